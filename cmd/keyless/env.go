@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyless-io/keyless/internal/bootstrap"
+)
+
+func envCommand() *cobra.Command {
+	var dataDir string
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "Print export lines that point Azure SDKs and the keyless CLI at this installation",
+		Long: `Print shell export lines for the administrator credentials of a data directory:
+AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_AUTHORITY_HOST,
+AZURE_SUBSCRIPTION_ID, SSL_CERT_FILE and KEYLESS_CREDENTIALS.
+
+The output contains the administrator's secret: evaluate it, do not log it.`,
+		Example: `  eval "$(keyless env)"
+  eval "$(keyless env --data-dir /var/lib/keyless)"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, err := filepath.Abs(filepath.Join(dataDir, bootstrap.CredentialsFile))
+			if err != nil {
+				return err
+			}
+			c, err := bootstrap.ReadCredentials(path)
+			if err != nil {
+				return fmt.Errorf("read credentials (has `keyless server --data-dir %s` run yet?): %w", dataDir, err)
+			}
+			out := cmd.OutOrStdout()
+			for _, kv := range [][2]string{
+				{"AZURE_TENANT_ID", c.TenantID},
+				{"AZURE_CLIENT_ID", c.ClientID},
+				{"AZURE_CLIENT_SECRET", c.ClientSecret},
+				{"AZURE_AUTHORITY_HOST", c.AuthorityHost},
+				{"AZURE_SUBSCRIPTION_ID", c.SubscriptionID},
+				{"SSL_CERT_FILE", c.CACertificateFile},
+				{"KEYLESS_CREDENTIALS", path},
+			} {
+				fmt.Fprintf(out, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "./keyless-data", "data directory of the server")
+	return cmd
+}
+
+// shellQuote quotes for POSIX shells so eval never splits or expands.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyless-io/keyless/internal/server"
+)
+
+func serverCommand() *cobra.Command {
+	var (
+		cfg       server.Config
+		logFormat string
+		logLevel  string
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the keyless server (ARM API, token service, RBAC) on one HTTPS listener",
+		Long: `Run the keyless server.
+
+On first start it initialises the data directory: a tenant and a default
+subscription, a CA (ca.pem) and server certificate, token-signing keys, and an
+administrator service principal holding Owner at "/", whose credentials are
+written to admin-credentials.json (mode 0600). Later starts reuse all of it.
+
+The store is SQLite in the data directory unless --store names a PostgreSQL
+database (postgres://...), which several replicas may share; replicas must then
+share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
+		Example: `  keyless server
+  keyless server --data-dir /var/lib/keyless --listen 0.0.0.0:8443 --hostname keyless.example
+  keyless server --store postgres://keyless@db:5432/keyless --master-key "$KEYLESS_MASTER_KEY"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := newLogger(logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = logger
+			if cfg.MasterKey == "" {
+				cfg.MasterKey = os.Getenv("KEYLESS_MASTER_KEY")
+			}
+			if cfg.StoreDSN == "" {
+				cfg.StoreDSN = os.Getenv("KEYLESS_STORE")
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			srv, err := server.New(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			return srv.Serve(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", "./keyless-data", "data directory (created on first start)")
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8443", "HTTPS listen address")
+	f.StringVar(&cfg.StoreDSN, "store", "", "store: empty for SQLite in the data directory, or postgres://… (env KEYLESS_STORE)")
+	f.StringVar(&cfg.Hostname, "hostname", "", "extra host name for the server certificate and the public URL")
+	f.StringVar(&cfg.PublicURL, "public-url", "", "public https URL clients use, if it differs from https://<hostname>:<port>")
+	f.StringVar(&cfg.MasterKey, "master-key", "", "base64 master key sealing private keys at rest (env KEYLESS_MASTER_KEY; default: <data-dir>/master.key)")
+	f.DurationVar(&cfg.TokenLifetime, "token-lifetime", time.Hour, "lifetime of issued access tokens (at most 24h10m)")
+	f.DurationVar(&cfg.KeyRotation, "key-rotation", 30*24*time.Hour, "rotate the token-signing key when it is older than this (0 disables)")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
+}

@@ -1,0 +1,307 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keyless-io/keyless/internal/store"
+)
+
+// PollInterval is how often the follower catches up when no notification
+// arrives; it bounds staleness if a notification is lost (a PostgreSQL
+// NOTIFY dropped across a reconnect, say).
+const PollInterval = 500 * time.Millisecond
+
+// changePage is how many changes the follower asks for at once.
+const changePage = 1000
+
+// ErrAlreadyFollowing is returned by Follow when the engine already has a
+// follower: two would race on the applied revision.
+var ErrAlreadyFollowing = errors.New("authz: engine is already following a store")
+
+// Follow keeps the engine current with the store until ctx ends, and
+// returns ctx.Err() then. It first loads everything (retrying, and reporting
+// each failure to onErr, until it succeeds), then applies the change feed
+// after every notification, on every PollInterval tick, and whenever
+// WaitFor asks for a revision it has not reached. Run it in its own
+// goroutine and wait for readiness with WaitFor:
+//
+//	go engine.Follow(ctx, st, logErr)
+//	rev, _ := st.Revision(ctx)
+//	err := engine.WaitFor(startCtx, rev)
+func (e *Engine) Follow(ctx context.Context, s store.Store, onErr func(error)) error {
+	if !e.following.CompareAndSwap(false, true) {
+		return ErrAlreadyFollowing
+	}
+	defer e.following.Store(false)
+	if onErr == nil {
+		onErr = func(error) {}
+	}
+	// Subscribe before loading, so that no write after the load's revision
+	// goes unnoticed.
+	notify := s.Notify(ctx)
+	tick := time.NewTicker(PollInterval)
+	defer tick.Stop()
+	loaded := false
+	for {
+		if !loaded {
+			if err := e.LoadFrom(ctx, s); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				onErr(fmt.Errorf("authz: initial load: %w", err))
+			} else {
+				loaded = true
+			}
+		}
+		if loaded {
+			if err := e.CatchUp(ctx, s); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				onErr(fmt.Errorf("authz: change feed: %w", err))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case _, ok := <-notify:
+			if !ok {
+				notify = nil // store closing: the ticker still drives retries
+			}
+		case <-tick.C:
+		case <-e.kick:
+		}
+	}
+}
+
+// LoadFrom replaces the engine's contents with the store's and marks the
+// engine as having applied the revision current before the read. The
+// snapshot may be newer than that revision; replaying changes from it is
+// harmless because applying a change re-reads current state.
+func (e *Engine) LoadFrom(ctx context.Context, s store.Store) error {
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return err
+	}
+	var (
+		roles       []store.RoleDefinition
+		assignments []store.RoleAssignment
+		members     = map[string][]string{}
+	)
+	err = s.View(ctx, func(tx store.Tx) error {
+		var err error
+		if roles, err = tx.ListRoleDefinitions(ctx); err != nil {
+			return err
+		}
+		if assignments, err = tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{}); err != nil {
+			return err
+		}
+		groups, err := tx.ListPrincipals(ctx, store.PrincipalFilter{Kind: store.PrincipalGroup})
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			ms, err := tx.ListGroupMembers(ctx, g.ObjectID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if len(ms) > 0 {
+				members[g.ObjectID] = ms
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.Load(roles, assignments, members)
+	e.setApplied(rev, true)
+	return nil
+}
+
+// CatchUp applies every change committed after the applied revision.
+// Whole revisions are applied at a time: a page boundary never leaves part
+// of one revision for later while marking it applied.
+func (e *Engine) CatchUp(ctx context.Context, s store.Store) error {
+	limit := changePage
+	for {
+		since := e.applied.Load()
+		changes, err := s.Changes(ctx, since, limit)
+		if err != nil {
+			return err
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		last := changes[len(changes)-1].Revision
+		if len(changes) >= limit {
+			cut := len(changes)
+			for cut > 0 && changes[cut-1].Revision == last {
+				cut--
+			}
+			if cut == 0 {
+				// One revision fills the page: ask for more at once.
+				limit *= 2
+				continue
+			}
+			changes, last = changes[:cut], changes[cut-1].Revision
+		}
+		if err := e.ApplyChanges(ctx, s, changes); err != nil {
+			return err
+		}
+		e.setApplied(last, false)
+		limit = changePage
+	}
+}
+
+// ApplyChanges brings the engine up to date with these changes by re-reading
+// the keys they name in one read transaction, so applying a change twice,
+// or out of order, converges on the store's state. It does not move the
+// applied revision; it is the engine's hook for a shared change-feed
+// follower (its signature fits feed.ApplierFunc once s is bound).
+//
+// Keys: a role definition change is keyed by the role ID, a role assignment
+// change by the assignment name, a group membership change by the group ID
+// or "groupID/memberID" (either way the group's members are re-read), and a
+// principal deletion by the object ID.
+func (e *Engine) ApplyChanges(ctx context.Context, s store.Store, changes []store.Change) error {
+	roleKeys := map[string]bool{}
+	assignmentKeys := map[string]bool{}
+	groupKeys := map[string]bool{}
+	principalKeys := map[string]bool{}
+	for _, c := range changes {
+		switch c.Kind {
+		case store.KindRoleDefinition:
+			roleKeys[c.Key] = true
+		case store.KindRoleAssignment:
+			assignmentKeys[c.Key] = true
+		case store.KindGroupMember:
+			g, _, _ := strings.Cut(c.Key, "/")
+			groupKeys[g] = true
+		case store.KindPrincipal:
+			if c.Op == store.OpDelete {
+				principalKeys[c.Key] = true
+			}
+		}
+	}
+	if len(roleKeys)+len(assignmentKeys)+len(groupKeys)+len(principalKeys) == 0 {
+		return nil
+	}
+
+	type rolesRead struct {
+		def   store.RoleDefinition
+		found bool
+	}
+	type assignmentRead struct {
+		a     store.RoleAssignment
+		found bool
+	}
+	roles := map[string]rolesRead{}
+	assignments := map[string]assignmentRead{}
+	groups := map[string][]string{}
+	gone := map[string]bool{}
+	err := s.View(ctx, func(tx store.Tx) error {
+		for k := range roleKeys {
+			d, err := tx.GetRoleDefinition(ctx, k)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			roles[k] = rolesRead{d, err == nil}
+		}
+		for k := range principalKeys {
+			_, err := tx.GetPrincipal(ctx, k)
+			if errors.Is(err, store.ErrNotFound) {
+				gone[k] = true
+			} else if err != nil {
+				return err
+			}
+		}
+		for k := range groupKeys {
+			ms, err := tx.ListGroupMembers(ctx, k)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			groups[k] = ms
+		}
+		for k := range assignmentKeys {
+			a, err := tx.GetRoleAssignment(ctx, k)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			assignments[k] = assignmentRead{a, err == nil}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	idx := e.idx
+	for k, r := range roles {
+		if r.found {
+			idx.putRole(r.def)
+		} else {
+			idx.deleteRole(k)
+		}
+	}
+	for p := range gone {
+		idx.removePrincipal(lowerKey(p))
+	}
+	for g, ms := range groups {
+		idx.setGroupMembers(lowerKey(g), ms)
+	}
+	for k, r := range assignments {
+		if r.found {
+			idx.putAssignment(&r.a)
+		} else {
+			idx.deleteAssignment(k)
+		}
+	}
+	return nil
+}
+
+// Revision is the newest store revision the engine has applied; 0 before
+// the first load.
+func (e *Engine) Revision() int64 { return e.applied.Load() }
+
+func (e *Engine) setApplied(rev int64, reset bool) {
+	e.revMu.Lock()
+	defer e.revMu.Unlock()
+	if !reset && rev <= e.applied.Load() {
+		return
+	}
+	e.applied.Store(rev)
+	close(e.advanced)
+	e.advanced = make(chan struct{})
+}
+
+// WaitFor returns once the engine has applied revision rev, so that a
+// handler can make its own write visible to authorization before it
+// answers (read-your-writes). It asks the follower to catch up at once
+// rather than at its next tick. Without a running Follow it waits until ctx
+// ends.
+func (e *Engine) WaitFor(ctx context.Context, rev int64) error {
+	for {
+		e.revMu.Lock()
+		ch := e.advanced
+		e.revMu.Unlock()
+		if e.applied.Load() >= rev {
+			return nil
+		}
+		select {
+		case e.kick <- struct{}{}:
+		default: // a catch-up is already requested
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,489 @@
+// Package bootstrap owns the data directory and the first start of an
+// installation: it creates, exactly once, the tenant, the default
+// subscription, the CA, the first signing key and the administrator, and
+// on every later start checks that the directory, the store and the master
+// key belong together before anything is modified.
+package bootstrap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/keyless-io/keyless/internal/directory"
+	"github.com/keyless-io/keyless/internal/keyring"
+	"github.com/keyless-io/keyless/internal/pki"
+	"github.com/keyless-io/keyless/internal/store"
+	"github.com/keyless-io/keyless/internal/store/sqlstore"
+	"github.com/keyless-io/keyless/internal/token"
+)
+
+// Files in the data directory.
+const (
+	MarkerFile      = "keyless-data.json"
+	MasterKeyFile   = "master.key"
+	CAFile          = "ca.pem"
+	CredentialsFile = "admin-credentials.json"
+	SQLiteFile      = "keyless.db"
+)
+
+// ResourceManagerAudience is the audience written to the credentials file:
+// with it the SDK asks for "https://management.azure.com//.default".
+const ResourceManagerAudience = "https://management.azure.com/"
+
+// OwnerRoleID is the built-in Owner role definition GUID.
+const OwnerRoleID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+
+// meta keys
+const (
+	metaInstallation = "installation"
+	metaCACert       = "ca.cert"
+	metaCAKey        = "ca.key.sealed"
+)
+
+// Options are the inputs of Open.
+type Options struct {
+	DataDir string
+	// StoreDSN is empty for SQLite in the data directory, or a
+	// postgres:// URL.
+	StoreDSN string
+	// MasterKey overrides master.key (base64), e.g. from
+	// KEYLESS_MASTER_KEY; replicas sharing PostgreSQL need the same one.
+	MasterKey string
+	// BaseURL is the public https URL of the server, without a slash.
+	BaseURL string
+	// BuiltinRoles are installed (and refreshed) at every start.
+	BuiltinRoles []store.RoleDefinition
+	Logger       *slog.Logger
+}
+
+// Installation is an opened data directory and store.
+type Installation struct {
+	DataDir        string
+	Store          store.Store
+	Keyring        *keyring.Keyring
+	CA             *pki.CA
+	TenantID       string
+	SubscriptionID string
+	AdminObjectID  string
+	AdminAppID     string
+	// CredentialsPath is empty when this replica has no credentials file
+	// (another replica bootstrapped the shared store).
+	CredentialsPath string
+	FirstStart      bool
+}
+
+type installationRecord struct {
+	TenantID       string    `json:"tenantId"`
+	SubscriptionID string    `json:"subscriptionId"`
+	AdminObjectID  string    `json:"adminObjectId"`
+	AdminAppID     string    `json:"adminAppId"`
+	KeyCheck       string    `json:"keyCheck"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+type marker struct {
+	Format   int    `json:"format"`
+	TenantID string `json:"tenantId,omitempty"`
+}
+
+// Credentials is the admin-credentials.json document.
+type Credentials struct {
+	TenantID                string `json:"tenantId"`
+	SubscriptionID          string `json:"subscriptionId"`
+	ClientID                string `json:"clientId"`
+	ClientSecret            string `json:"clientSecret"`
+	AuthorityHost           string `json:"authorityHost"`
+	ResourceManagerEndpoint string `json:"resourceManagerEndpoint"`
+	ResourceManagerAudience string `json:"resourceManagerAudience"`
+	CACertificateFile       string `json:"caCertificateFile"`
+}
+
+// ErrForeignDirectory means the data directory holds something that is not
+// a keyless data directory; nothing in it was touched.
+var ErrForeignDirectory = errors.New("not a keyless data directory")
+
+// Open checks or initialises the data directory, opens the store and runs
+// first-start bootstrap if the store is new.
+func Open(ctx context.Context, opts Options) (*Installation, error) {
+	dir, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := checkDataDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	master, err := masterKey(dir, opts.MasterKey, fresh)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := keyring.New(master)
+	if err != nil {
+		return nil, err
+	}
+	var st store.Store
+	if opts.StoreDSN == "" {
+		st, err = sqlstore.OpenSQLite(ctx, filepath.Join(dir, SQLiteFile))
+	} else {
+		st, err = sqlstore.OpenPostgres(ctx, opts.StoreDSN)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	inst := &Installation{DataDir: dir, Store: st, Keyring: kr}
+	if err := inst.bootstrap(ctx, opts); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, MarkerFile), mustJSON(marker{Format: 1, TenantID: inst.TenantID}), 0o600); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return inst, nil
+}
+
+// checkDataDir refuses a directory that holds anything but a keyless data
+// directory, and creates a missing one. It reports whether the directory is
+// new (missing or empty).
+func checkDataDir(dir string) (bool, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, os.MkdirAll(dir, 0o700)
+	}
+	if err != nil {
+		return false, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		return true, nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, MarkerFile))
+	if err != nil {
+		names := make([]string, 0, 3)
+		for _, e := range entries[:min(3, len(entries))] {
+			names = append(names, e.Name())
+		}
+		return false, fmt.Errorf("%s is %w (it holds %s but no %s); refusing to touch it — give an empty or new directory with --data-dir",
+			dir, ErrForeignDirectory, strings.Join(names, ", "), MarkerFile)
+	}
+	var m marker
+	if err := json.Unmarshal(b, &m); err != nil || m.Format != 1 {
+		return false, fmt.Errorf("%s: %s is corrupt or of an unknown format; refusing to touch the directory", dir, MarkerFile)
+	}
+	return false, nil
+}
+
+func masterKey(dir, given string, fresh bool) ([]byte, error) {
+	if given != "" {
+		return keyring.ParseKey(given)
+	}
+	path := filepath.Join(dir, MasterKeyFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		return keyring.ParseKey(string(b))
+	case errors.Is(err, fs.ErrNotExist) && fresh:
+		k := keyring.Generate()
+		return k, writeFileAtomic(path, []byte(keyring.EncodeKey(k)+"\n"), 0o600)
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s is missing: give the master key with --master-key or KEYLESS_MASTER_KEY", path)
+	}
+	return nil, err
+}
+
+func (inst *Installation) bootstrap(ctx context.Context, opts Options) error {
+	var rec installationRecord
+	err := inst.Store.View(ctx, func(tx store.Tx) error {
+		b, err := tx.GetMeta(ctx, metaInstallation)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &rec)
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return inst.firstStart(ctx, opts)
+	case err != nil:
+		return fmt.Errorf("read installation record: %w", err)
+	}
+	if rec.KeyCheck != inst.Keyring.CheckID() {
+		return errors.New("the master key does not match this store: give the key the installation was created with (--master-key, KEYLESS_MASTER_KEY or master.key)")
+	}
+	inst.TenantID, inst.SubscriptionID = rec.TenantID, rec.SubscriptionID
+	inst.AdminObjectID, inst.AdminAppID = rec.AdminObjectID, rec.AdminAppID
+	if err := inst.loadCA(ctx); err != nil {
+		return err
+	}
+	if err := installBuiltinRoles(ctx, inst.Store, opts.BuiltinRoles); err != nil {
+		return err
+	}
+	if err := token.EnsureKey(ctx, inst.Store, inst.Keyring); err != nil {
+		return err
+	}
+	if err := writeFileIfChanged(filepath.Join(inst.DataDir, CAFile), inst.CA.CertPEM(), 0o644); err != nil {
+		return err
+	}
+	return inst.refreshCredentialsFile(opts)
+}
+
+func (inst *Installation) firstStart(ctx context.Context, opts Options) error {
+	inst.FirstStart = true
+	ca, err := pki.NewCA("keyless CA")
+	if err != nil {
+		return err
+	}
+	caKey, err := ca.KeyDER()
+	if err != nil {
+		return err
+	}
+	inst.CA = ca
+	now := time.Now().UTC()
+	rec := installationRecord{
+		TenantID:       uuid.NewString(),
+		SubscriptionID: uuid.NewString(),
+		KeyCheck:       inst.Keyring.CheckID(),
+		CreatedAt:      now,
+	}
+	sk, err := token.NewSigningKey(inst.Keyring, now)
+	if err != nil {
+		return err
+	}
+	admin := store.Principal{
+		ObjectID: uuid.NewString(), AppID: uuid.NewString(), DisplayName: "keyless-admin",
+		Kind: store.PrincipalServicePrincipal, CreatedAt: now,
+	}
+	secret := keyring.NewSecret(directory.SecretPrefix)
+	rec.AdminObjectID, rec.AdminAppID = admin.ObjectID, admin.AppID
+	_, err = inst.Store.Update(ctx, func(tx store.Tx) error {
+		// A concurrent first start of another replica on the same
+		// PostgreSQL store loses here, on the unique meta key.
+		if _, err := tx.GetMeta(ctx, metaInstallation); err == nil {
+			return store.ErrAlreadyExists
+		}
+		if err := tx.PutMeta(ctx, metaInstallation, mustJSON(rec)); err != nil {
+			return err
+		}
+		if err := tx.PutMeta(ctx, metaCACert, ca.Cert.Raw); err != nil {
+			return err
+		}
+		if err := tx.PutMeta(ctx, metaCAKey, inst.Keyring.Seal(caKey, []byte(metaCAKey))); err != nil {
+			return err
+		}
+		if err := tx.CreateSubscription(ctx, store.Subscription{ID: rec.SubscriptionID, DisplayName: "Default", State: "Enabled", CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.CreateSigningKey(ctx, sk); err != nil {
+			return err
+		}
+		if err := putBuiltinRoles(ctx, tx, opts.BuiltinRoles); err != nil {
+			return err
+		}
+		if err := tx.CreatePrincipal(ctx, admin); err != nil {
+			return err
+		}
+		if err := tx.CreateCredential(ctx, store.Credential{
+			ID: uuid.NewString(), PrincipalID: admin.ObjectID, Kind: store.CredentialSecret,
+			SecretHash: inst.Keyring.HashSecret(secret), Hint: secret[:len(directory.SecretPrefix)+3],
+			NotBefore: now, CreatedAt: now, // the admin secret does not expire; rotate it by hand
+		}); err != nil {
+			return err
+		}
+		return tx.CreateRoleAssignment(ctx, store.RoleAssignment{
+			Name: uuid.NewString(), Scope: "/", RoleDefinitionID: OwnerRoleID,
+			PrincipalID: admin.ObjectID, PrincipalType: "ServicePrincipal",
+			Description: "keyless administrator (created at first start)",
+			CreatedAt:   now, UpdatedAt: now, CreatedBy: admin.ObjectID, UpdatedBy: admin.ObjectID,
+		})
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return inst.bootstrap(ctx, opts)
+	}
+	if err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	inst.TenantID, inst.SubscriptionID = rec.TenantID, rec.SubscriptionID
+	inst.AdminObjectID, inst.AdminAppID = rec.AdminObjectID, rec.AdminAppID
+	caPath := filepath.Join(inst.DataDir, CAFile)
+	if err := writeFileAtomic(caPath, ca.CertPEM(), 0o644); err != nil {
+		return err
+	}
+	inst.CredentialsPath = filepath.Join(inst.DataDir, CredentialsFile)
+	return writeFileAtomic(inst.CredentialsPath, mustJSONIndent(inst.credentials(secret, opts.BaseURL)), 0o600)
+}
+
+func (inst *Installation) credentials(secret, baseURL string) Credentials {
+	return Credentials{
+		TenantID:                inst.TenantID,
+		SubscriptionID:          inst.SubscriptionID,
+		ClientID:                inst.AdminAppID,
+		ClientSecret:            secret,
+		AuthorityHost:           baseURL + "/",
+		ResourceManagerEndpoint: baseURL,
+		ResourceManagerAudience: ResourceManagerAudience,
+		CACertificateFile:       filepath.Join(inst.DataDir, CAFile),
+	}
+}
+
+// refreshCredentialsFile keeps the identifiers and the secret of an
+// existing credentials file and only updates the endpoints if the server
+// now listens elsewhere.
+func (inst *Installation) refreshCredentialsFile(opts Options) error {
+	path := filepath.Join(inst.DataDir, CredentialsFile)
+	c, err := ReadCredentials(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		opts.Logger.Warn("this data directory has no administrator credentials file (the store was bootstrapped by another replica); copy it from there", "path", path)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	inst.CredentialsPath = path
+	want := inst.credentials(c.ClientSecret, opts.BaseURL)
+	if c.TenantID != inst.TenantID || c.ClientID != inst.AdminAppID {
+		return fmt.Errorf("%s belongs to another installation (tenant %s); refusing to overwrite it", path, c.TenantID)
+	}
+	if c == want {
+		return nil
+	}
+	return writeFileAtomic(path, mustJSONIndent(want), 0o600)
+}
+
+// ReadCredentials reads a credentials file.
+func ReadCredentials(path string) (Credentials, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Credentials{}, err
+	}
+	var c Credentials
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Credentials{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (inst *Installation) loadCA(ctx context.Context) error {
+	var certDER, sealed []byte
+	err := inst.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if certDER, err = tx.GetMeta(ctx, metaCACert); err != nil {
+			return err
+		}
+		sealed, err = tx.GetMeta(ctx, metaCAKey)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("read CA: %w", err)
+	}
+	keyDER, err := inst.Keyring.Open(sealed, []byte(metaCAKey))
+	if err != nil {
+		return fmt.Errorf("open CA key: %w", err)
+	}
+	inst.CA, err = pki.LoadCA(certDER, keyDER)
+	return err
+}
+
+// installBuiltinRoles refreshes the built-in roles in the store when they
+// differ from the ones this binary ships.
+func installBuiltinRoles(ctx context.Context, st store.Store, roles []store.RoleDefinition) error {
+	var stale bool
+	if err := st.View(ctx, func(tx store.Tx) error {
+		for _, want := range roles {
+			got, err := tx.GetRoleDefinition(ctx, want.ID)
+			if err != nil || !sameRole(got, want) {
+				stale = true
+				return nil
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if !stale {
+		return nil
+	}
+	_, err := st.Update(ctx, func(tx store.Tx) error { return putBuiltinRoles(ctx, tx, roles) })
+	return err
+}
+
+func putBuiltinRoles(ctx context.Context, tx store.Tx, roles []store.RoleDefinition) error {
+	for _, r := range roles {
+		if _, err := tx.PutRoleDefinition(ctx, r); err != nil {
+			return fmt.Errorf("built-in role %s: %w", r.RoleName, err)
+		}
+	}
+	return nil
+}
+
+func sameRole(a, b store.RoleDefinition) bool {
+	if a.RoleName != b.RoleName || a.Description != b.Description || a.RoleType != b.RoleType ||
+		!slices.Equal(a.AssignableScopes, b.AssignableScopes) || len(a.Permissions) != len(b.Permissions) {
+		return false
+	}
+	for i := range a.Permissions {
+		p, q := a.Permissions[i], b.Permissions[i]
+		if !slices.Equal(p.Actions, q.Actions) || !slices.Equal(p.NotActions, q.NotActions) ||
+			!slices.Equal(p.DataActions, q.DataActions) || !slices.Equal(p.NotDataActions, q.NotDataActions) {
+			return false
+		}
+	}
+	return true
+}
+
+func writeFileIfChanged(path string, data []byte, mode os.FileMode) error {
+	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
+		return nil
+	}
+	return writeFileAtomic(path, data, mode)
+}
+
+// writeFileAtomic writes through a temporary file and a rename so that a
+// crash never leaves a half-written credentials or key file.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func mustJSONIndent(v any) []byte {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}

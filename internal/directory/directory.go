@@ -1,0 +1,361 @@
+// Package directory owns the principals of the tenant (service principals
+// with their secrets and certificates, managed-identity principals, groups)
+// and answers "who is this client?" for the token service.
+//
+// Lookups are served from an in-memory index kept current from the change
+// feed, so a token grant reads no store row; a deleted principal or
+// credential disappears from the index as soon as the feed delivers it,
+// and the handler that deleted it waits for that before answering.
+package directory
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/keyless-io/keyless/internal/keyring"
+	"github.com/keyless-io/keyless/internal/pki"
+	"github.com/keyless-io/keyless/internal/store"
+)
+
+// Authentication failures, each of which the token service reports with
+// its own AADSTS code.
+var (
+	ErrUnknownClient  = errors.New("directory: application not found in the directory")
+	ErrInvalidSecret  = errors.New("directory: invalid client secret")
+	ErrSecretExpired  = errors.New("directory: client secret expired")
+	ErrNoSecret       = errors.New("directory: client has no secret credential")
+	ErrUnknownCert    = errors.New("directory: certificate is not registered for the client")
+	ErrCertExpired    = errors.New("directory: certificate credential expired or not yet valid")
+	ErrNotPrincipal   = errors.New("directory: principal cannot use this credential type")
+	ErrInvalidRequest = errors.New("directory: invalid request")
+)
+
+// Entry is one principal with its credentials.
+type Entry struct {
+	Principal   store.Principal
+	Credentials []store.Credential
+}
+
+// Directory is the in-memory index of principals.
+type Directory struct {
+	st store.Store
+	kr *keyring.Keyring
+
+	mu       sync.RWMutex
+	byObject map[string]*Entry // lower-case object ID
+	byApp    map[string]*Entry // lower-case app ID
+}
+
+// Load builds the index from the store.
+func Load(ctx context.Context, st store.Store, kr *keyring.Keyring) (*Directory, error) {
+	d := &Directory{st: st, kr: kr, byObject: map[string]*Entry{}, byApp: map[string]*Entry{}}
+	err := st.View(ctx, func(tx store.Tx) error {
+		ps, err := tx.ListPrincipals(ctx, store.PrincipalFilter{})
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			e := &Entry{Principal: p}
+			if p.Kind == store.PrincipalServicePrincipal {
+				if e.Credentials, err = tx.ListCredentials(ctx, p.ObjectID); err != nil {
+					return err
+				}
+			}
+			d.put(e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("directory: load: %w", err)
+	}
+	return d, nil
+}
+
+func (d *Directory) put(e *Entry) {
+	d.byObject[strings.ToLower(e.Principal.ObjectID)] = e
+	if e.Principal.AppID != "" {
+		d.byApp[strings.ToLower(e.Principal.AppID)] = e
+	}
+}
+
+func (d *Directory) remove(objectID string) {
+	if old := d.byObject[strings.ToLower(objectID)]; old != nil {
+		delete(d.byApp, strings.ToLower(old.Principal.AppID))
+	}
+	delete(d.byObject, strings.ToLower(objectID))
+}
+
+// Apply re-reads every principal the changes touch.
+func (d *Directory) Apply(ctx context.Context, changes []store.Change) error {
+	touched := map[string]bool{}
+	for _, c := range changes {
+		switch c.Kind {
+		case store.KindPrincipal:
+			touched[c.Key] = true
+		case store.KindCredential:
+			// The key is "principalID/credentialID".
+			principalID, _, _ := strings.Cut(c.Key, "/")
+			touched[principalID] = true
+		}
+	}
+	if len(touched) == 0 {
+		return nil
+	}
+	entries := map[string]*Entry{}
+	err := d.st.View(ctx, func(tx store.Tx) error {
+		for id := range touched {
+			p, err := tx.GetPrincipal(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				entries[id] = nil
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			e := &Entry{Principal: p}
+			if p.Kind == store.PrincipalServicePrincipal {
+				if e.Credentials, err = tx.ListCredentials(ctx, p.ObjectID); err != nil {
+					return err
+				}
+			}
+			entries[id] = e
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, e := range entries {
+		d.remove(id)
+		if e != nil {
+			d.put(e)
+		}
+	}
+	return nil
+}
+
+// ByAppID finds a principal by application (client) ID.
+func (d *Directory) ByAppID(appID string) (Entry, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e := d.byApp[strings.ToLower(appID)]
+	if e == nil {
+		return Entry{}, false
+	}
+	return *e, true
+}
+
+// ByObjectID finds a principal by object ID.
+func (d *Directory) ByObjectID(objectID string) (Entry, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e := d.byObject[strings.ToLower(objectID)]
+	if e == nil {
+		return Entry{}, false
+	}
+	return *e, true
+}
+
+// AuthenticateSecret checks a client secret in constant time against each
+// of the client's secrets.
+func (d *Directory) AuthenticateSecret(appID, secret string, now time.Time) (store.Principal, error) {
+	e, ok := d.ByAppID(appID)
+	if !ok {
+		return store.Principal{}, ErrUnknownClient
+	}
+	if e.Principal.Kind != store.PrincipalServicePrincipal {
+		return store.Principal{}, ErrNotPrincipal
+	}
+	var sawSecret, expired bool
+	for _, c := range e.Credentials {
+		if c.Kind != store.CredentialSecret {
+			continue
+		}
+		sawSecret = true
+		if !d.kr.VerifySecret(c.SecretHash, secret) {
+			continue
+		}
+		if !c.NotAfter.IsZero() && now.After(c.NotAfter) {
+			expired = true
+			continue
+		}
+		return e.Principal, nil
+	}
+	switch {
+	case expired:
+		return store.Principal{}, ErrSecretExpired
+	case !sawSecret:
+		return store.Principal{}, ErrNoSecret
+	}
+	return store.Principal{}, ErrInvalidSecret
+}
+
+// Certificate finds the client's certificate credential whose SHA-1 or
+// SHA-256 thumbprint matches (either may be nil).
+func (d *Directory) Certificate(appID string, sha1sum, sha256sum []byte, now time.Time) (store.Principal, *x509.Certificate, error) {
+	e, ok := d.ByAppID(appID)
+	if !ok {
+		return store.Principal{}, nil, ErrUnknownClient
+	}
+	if e.Principal.Kind != store.PrincipalServicePrincipal {
+		return store.Principal{}, nil, ErrNotPrincipal
+	}
+	for _, c := range e.Credentials {
+		if c.Kind != store.CredentialCertificate {
+			continue
+		}
+		if (sha1sum != nil && bytes.Equal(sha1sum, c.ThumbprintSHA1)) || (sha256sum != nil && bytes.Equal(sha256sum, c.ThumbprintSHA256)) {
+			if now.Before(c.NotBefore) || (!c.NotAfter.IsZero() && now.After(c.NotAfter)) {
+				return store.Principal{}, nil, ErrCertExpired
+			}
+			cert, err := x509.ParseCertificate(c.CertificateDER)
+			if err != nil {
+				return store.Principal{}, nil, fmt.Errorf("directory: stored certificate: %w", err)
+			}
+			return e.Principal, cert, nil
+		}
+	}
+	return store.Principal{}, nil, ErrUnknownCert
+}
+
+// NewServicePrincipal describes a service principal to create.
+type NewServicePrincipal struct {
+	DisplayName string
+	// Certificates are public certificates the principal may authenticate
+	// with. With none, a secret is generated.
+	Certificates []*x509.Certificate
+	// SecretLifetime bounds a generated secret (0 = two years).
+	SecretLifetime time.Duration
+	CreatedBy      string
+}
+
+// Created is what creating a service principal returns; Secret is shown
+// once and never stored.
+type Created struct {
+	Principal store.Principal
+	Secret    string
+	Revision  int64
+}
+
+// SecretPrefix marks keyless client secrets so secret scanners can find
+// them in places they should not be.
+const SecretPrefix = "kls~"
+
+// CreateServicePrincipal creates an application principal with a generated
+// secret or the given certificates, in one transaction.
+func CreateServicePrincipal(ctx context.Context, st store.Store, kr *keyring.Keyring, req NewServicePrincipal) (Created, error) {
+	if strings.TrimSpace(req.DisplayName) == "" || len(req.DisplayName) > 256 {
+		return Created{}, fmt.Errorf("%w: display name must be 1 to 256 characters", ErrInvalidRequest)
+	}
+	now := time.Now().UTC()
+	p := store.Principal{
+		ObjectID:    uuid.NewString(),
+		AppID:       uuid.NewString(),
+		DisplayName: req.DisplayName,
+		Kind:        store.PrincipalServicePrincipal,
+		CreatedAt:   now,
+	}
+	var creds []store.Credential
+	var secret string
+	if len(req.Certificates) == 0 {
+		life := req.SecretLifetime
+		if life <= 0 {
+			life = 2 * 365 * 24 * time.Hour
+		}
+		secret = keyring.NewSecret(SecretPrefix)
+		creds = append(creds, store.Credential{
+			ID: uuid.NewString(), PrincipalID: p.ObjectID, Kind: store.CredentialSecret,
+			SecretHash: kr.HashSecret(secret), Hint: secret[:len(SecretPrefix)+3],
+			NotBefore: now, NotAfter: now.Add(life), CreatedAt: now,
+		})
+	}
+	for _, c := range req.Certificates {
+		creds = append(creds, CertificateCredential(p.ObjectID, c, now))
+	}
+	rev, err := st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreatePrincipal(ctx, p); err != nil {
+			return err
+		}
+		for _, c := range creds {
+			if err := tx.CreateCredential(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Created{}, fmt.Errorf("directory: create service principal: %w", err)
+	}
+	return Created{Principal: p, Secret: secret, Revision: rev}, nil
+}
+
+// CertificateCredential builds the credential row for a public certificate.
+func CertificateCredential(principalID string, c *x509.Certificate, now time.Time) store.Credential {
+	s1, s256 := pki.Thumbprints(c.Raw)
+	return store.Credential{
+		ID: uuid.NewString(), PrincipalID: principalID, Kind: store.CredentialCertificate,
+		CertificateDER: c.Raw, ThumbprintSHA1: s1, ThumbprintSHA256: s256,
+		NotBefore: c.NotBefore, NotAfter: c.NotAfter, CreatedAt: now,
+	}
+}
+
+// AddSecret generates a new secret for an existing service principal.
+func AddSecret(ctx context.Context, st store.Store, kr *keyring.Keyring, objectID string, lifetime time.Duration) (string, int64, error) {
+	now := time.Now().UTC()
+	if lifetime <= 0 {
+		lifetime = 2 * 365 * 24 * time.Hour
+	}
+	secret := keyring.NewSecret(SecretPrefix)
+	rev, err := st.Update(ctx, func(tx store.Tx) error {
+		p, err := tx.GetPrincipal(ctx, objectID)
+		if err != nil {
+			return err
+		}
+		if p.Kind != store.PrincipalServicePrincipal {
+			return ErrNotPrincipal
+		}
+		return tx.CreateCredential(ctx, store.Credential{
+			ID: uuid.NewString(), PrincipalID: p.ObjectID, Kind: store.CredentialSecret,
+			SecretHash: kr.HashSecret(secret), Hint: secret[:len(SecretPrefix)+3],
+			NotBefore: now, NotAfter: now.Add(lifetime), CreatedAt: now,
+		})
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	return secret, rev, nil
+}
+
+// DeletePrincipal deletes a principal and every role assignment it holds in
+// one transaction, so no assignment outlives its principal.
+func DeletePrincipal(ctx context.Context, tx store.Tx, objectID string) error {
+	assignments, err := tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{PrincipalID: objectID})
+	if err != nil {
+		return err
+	}
+	for _, a := range assignments {
+		if err := tx.DeleteRoleAssignment(ctx, a.Name); err != nil {
+			return err
+		}
+	}
+	groups, err := tx.ListGroupsOf(ctx, objectID)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if err := tx.RemoveGroupMember(ctx, g, objectID); err != nil {
+			return err
+		}
+	}
+	return tx.DeletePrincipal(ctx, objectID)
+}

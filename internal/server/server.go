@@ -1,0 +1,283 @@
+// Package server wires one keyless replica together: it opens the data
+// directory and store, builds the in-memory indexes and keeps them current
+// from the change feed, and serves every front door (token service, ARM,
+// health, metrics) on one HTTPS listener. It holds no business logic.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyless-io/keyless/internal/bootstrap"
+	"github.com/keyless-io/keyless/internal/directory"
+	"github.com/keyless-io/keyless/internal/feed"
+	"github.com/keyless-io/keyless/internal/store"
+	"github.com/keyless-io/keyless/internal/sts"
+	"github.com/keyless-io/keyless/internal/token"
+)
+
+// Config holds the server's settings (flags of `keyless server`).
+type Config struct {
+	DataDir string
+	Listen  string
+	// StoreDSN is empty for the embedded SQLite store.
+	StoreDSN string
+	// Hostname is added to the certificate and used in the public URL.
+	Hostname string
+	// PublicURL overrides the URL clients use (behind a load balancer).
+	PublicURL string
+	MasterKey string
+	// TokenLifetime is the lifetime of issued access tokens.
+	TokenLifetime time.Duration
+	// KeyRotation rotates the signing key when the active one is older;
+	// 0 disables automatic rotation.
+	KeyRotation     time.Duration
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+	Audit           *slog.Logger
+}
+
+// MaxTokenLifetime bounds every token keyless issues; a retired signing key
+// stays published this long.
+const MaxTokenLifetime = 24*time.Hour + 10*time.Minute
+
+// Server is one running replica.
+type Server struct {
+	cfg      Config
+	ln       net.Listener
+	baseURL  string
+	inst     *bootstrap.Installation
+	dir      *directory.Directory
+	keys     *token.KeySet
+	issuer   *token.Issuer
+	follower *feed.Follower
+	http     *http.Server
+	ready    atomic.Bool
+}
+
+// New listens, opens the installation and builds the replica. The listener
+// is opened first so that port 0 resolves before URLs are derived from it.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.TokenLifetime <= 0 {
+		cfg.TokenLifetime = time.Hour
+	}
+	if cfg.TokenLifetime > MaxTokenLifetime {
+		return nil, fmt.Errorf("token lifetime %s exceeds the maximum %s", cfg.TokenLifetime, MaxTokenLifetime)
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = cfg.Logger.With("log", "audit")
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	s := &Server{cfg: cfg, ln: ln}
+	if s.baseURL, err = publicURL(cfg, ln.Addr()); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := s.build(ctx); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func publicURL(cfg Config, addr net.Addr) (string, error) {
+	if cfg.PublicURL != "" {
+		if !strings.HasPrefix(cfg.PublicURL, "https://") {
+			return "", errors.New("--public-url must be an https:// URL: Azure clients refuse other authorities")
+		}
+		return strings.TrimRight(cfg.PublicURL, "/"), nil
+	}
+	host := cfg.Hostname
+	tcp := addr.(*net.TCPAddr)
+	if host == "" {
+		host = "127.0.0.1"
+		if !tcp.IP.IsUnspecified() {
+			host = tcp.IP.String()
+		}
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port)), nil
+}
+
+func (s *Server) build(ctx context.Context) error {
+	cfg := s.cfg
+	inst, err := bootstrap.Open(ctx, bootstrap.Options{
+		DataDir: cfg.DataDir, StoreDSN: cfg.StoreDSN, MasterKey: cfg.MasterKey,
+		BaseURL: s.baseURL, BuiltinRoles: builtinRoles(), Logger: cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	s.inst = inst
+	// Indexes load at or after this revision; the follower re-applies
+	// from it, which is harmless because appliers are idempotent.
+	since, err := inst.Store.Revision(ctx)
+	if err != nil {
+		return err
+	}
+	if s.dir, err = directory.Load(ctx, inst.Store, inst.Keyring); err != nil {
+		return err
+	}
+	if s.keys, err = token.NewKeySet(ctx, inst.Store, inst.Keyring, MaxTokenLifetime); err != nil {
+		return err
+	}
+	s.issuer = &token.Issuer{
+		Keys: s.keys, Issuer: sts.IssuerV1(s.baseURL, inst.TenantID),
+		TenantID: inst.TenantID, Lifetime: cfg.TokenLifetime,
+	}
+	s.follower = feed.New(inst.Store, since, cfg.Logger)
+	s.follower.Add(s.dir)
+	s.follower.Add(feed.ApplierFunc(func(ctx context.Context, changes []store.Change) error {
+		for _, c := range changes {
+			if c.Kind == store.KindSigningKey {
+				return s.keys.Reload(ctx)
+			}
+		}
+		return nil
+	}))
+
+	mux := http.NewServeMux()
+	sts.New(sts.Config{
+		BaseURL: s.baseURL, TenantID: inst.TenantID, Directory: s.dir,
+		Issuer: s.issuer, Keys: s.keys, Logger: cfg.Logger, Audit: cfg.Audit,
+	}).Register(mux)
+	mux.HandleFunc("GET /healthz/live", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /healthz/ready", s.handleReady)
+	mux.HandleFunc("GET /metadata/endpoints", s.handleMetadataEndpoints)
+	s.registerControlPlane(mux)
+
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if cfg.Hostname != "" {
+		hosts = append(hosts, cfg.Hostname)
+	}
+	cert, err := inst.CA.ServerCertificate(hosts, 90*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	s.http = &http.Server{
+		Handler:           mux,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// Serve serves until ctx ends, then stops accepting, drains in-flight
+// requests (bounded by the shutdown timeout) and closes the store.
+func (s *Server) Serve(ctx context.Context) error {
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	defer stopFeed()
+	go s.follower.Run(feedCtx)
+	if s.cfg.KeyRotation > 0 {
+		go s.rotateKeys(feedCtx)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
+	s.ready.Store(true)
+	s.logStart()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.ready.Store(false)
+	s.cfg.Logger.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := s.http.Shutdown(shutCtx); err != nil {
+		s.cfg.Logger.Warn("drain did not finish in time; closing remaining connections", "err", err)
+		_ = s.http.Close()
+	}
+	stopFeed()
+	if err := s.inst.Store.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	s.cfg.Logger.Info("stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+func (s *Server) logStart() {
+	inst := s.inst
+	attrs := []any{"url", s.baseURL, "tenant", inst.TenantID, "subscription", inst.SubscriptionID,
+		"store", inst.Store.Backend(), "dataDir", inst.DataDir, "ca", inst.DataDir + "/" + bootstrap.CAFile}
+	if inst.CredentialsPath != "" {
+		attrs = append(attrs, "credentials", inst.CredentialsPath)
+	}
+	s.cfg.Logger.Info("keyless server ready", attrs...)
+	if inst.CredentialsPath != "" {
+		s.cfg.Logger.Info("administrator credentials (Owner at /) are in the credentials file; load them with: eval \"$(keyless env --data-dir " + inst.DataDir + ")\"")
+	}
+}
+
+func (s *Server) rotateKeys(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if since := s.keys.ActiveSince(); !since.IsZero() && time.Since(since) >= s.cfg.KeyRotation {
+			kid, rev, err := token.Rotate(ctx, s.inst.Store, s.inst.Keyring)
+			if err != nil {
+				s.cfg.Logger.Error("automatic signing-key rotation failed", "err", err)
+				continue
+			}
+			_ = s.follower.WaitFor(ctx, rev)
+			s.cfg.Logger.Info("rotated the token-signing key", "kid", kid)
+		}
+		if err := token.Prune(ctx, s.inst.Store, MaxTokenLifetime); err != nil {
+			s.cfg.Logger.Warn("pruning expired signing keys failed", "err", err)
+		}
+	}
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if !s.ready.Load() {
+		http.Error(w, "not ready: starting or shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if err := s.inst.Store.Ping(ctx); err != nil {
+		http.Error(w, "not ready: store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// BaseURL is the public URL of the replica.
+func (s *Server) BaseURL() string { return s.baseURL }
+
+// Installation exposes the opened installation (tests and CLI wiring).
+func (s *Server) Installation() *bootstrap.Installation { return s.inst }
+
+// WaitFor returns once this replica's indexes reflect revision rev.
+func (s *Server) WaitFor(ctx context.Context, rev int64) error { return s.follower.WaitFor(ctx, rev) }

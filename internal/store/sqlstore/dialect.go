@@ -1,0 +1,233 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/keyless-io/keyless/internal/store"
+)
+
+// dialect is everything that differs between the SQLite and PostgreSQL
+// backends. SQL is written once with ? placeholders.
+type dialect struct {
+	name string
+	// dollarPlaceholders rewrites ? to $1, $2, ... (PostgreSQL).
+	dollarPlaceholders bool
+	// lockRevision reads the current revision at the start of Update and,
+	// where the database needs to be told, locks it until commit.
+	lockRevision string
+	// viewTxOptions begins a read-only transaction with a consistent
+	// snapshot.
+	viewTxOptions *sql.TxOptions
+	// timeValue encodes a non-zero UTC time, already cut to microseconds,
+	// for a time column.
+	timeValue func(time.Time) any
+	// afterBump runs inside the transaction that committed revision rev.
+	afterBump func(ctx context.Context, tx *sql.Tx, rev int64) error
+	// retryable reports whether Update should run its function again.
+	retryable func(error) bool
+}
+
+// sqliteTimeLayout is fixed-width so that stored times sort as they compare.
+const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+var sqliteDialect = &dialect{
+	name: "sqlite",
+	// The write connection began with BEGIN IMMEDIATE, so this transaction
+	// already holds SQLite's only write lock.
+	lockRevision:  `SELECT value FROM revision`,
+	viewTxOptions: &sql.TxOptions{ReadOnly: true},
+	timeValue:     func(t time.Time) any { return t.Format(sqliteTimeLayout) },
+	afterBump:     func(context.Context, *sql.Tx, int64) error { return nil },
+	retryable:     func(error) bool { return false },
+}
+
+// changesChannel is the PostgreSQL NOTIFY channel every replica listens on.
+const changesChannel = "keyless_changes"
+
+var postgresDialect = &dialect{
+	name:               "postgres",
+	dollarPlaceholders: true,
+	// FOR UPDATE makes every Update wait for the previous writer's commit
+	// before it reads anything; see the package comment.
+	lockRevision:  `SELECT value FROM revision FOR UPDATE`,
+	viewTxOptions: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	timeValue:     func(t time.Time) any { return t },
+	afterBump: func(ctx context.Context, tx *sql.Tx, rev int64) error {
+		// Delivered to listeners only when the transaction commits.
+		_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, changesChannel, strconv.FormatInt(rev, 10))
+		return err
+	},
+	retryable: func(err error) bool {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) {
+			return false
+		}
+		switch pgErr.Code {
+		case "40001", // serialization_failure
+			"40P01": // deadlock_detected
+			return true
+		}
+		return false
+	},
+}
+
+// rebind rewrites ? placeholders for the dialect. keyless SQL never has a ?
+// inside a literal.
+func (d *dialect) rebind(query string) string {
+	if !d.dollarPlaceholders {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] != '?' {
+			b.WriteByte(query[i])
+			continue
+		}
+		n++
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+// ts encodes a time for a time column: UTC, microsecond precision on every
+// backend (PostgreSQL's precision), NULL for the zero time.
+func (d *dialect) ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.timeValue(t.UTC().Truncate(time.Microsecond))
+}
+
+// mapErr turns driver errors into the store sentinels, keeping the driver
+// error in the chain. It is the only place that knows driver error codes.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %w", store.ErrAlreadyExists, err)
+		case "23503": // foreign_key_violation
+			return fmt.Errorf("%w: referenced entity: %w", store.ErrNotFound, err)
+		}
+		return err
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return fmt.Errorf("%w: %w", store.ErrAlreadyExists, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: referenced entity: %w", store.ErrNotFound, err)
+		}
+	}
+	return err
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// timeCol scans a time column written by dialect.ts.
+type timeCol struct{ dst *time.Time }
+
+func (c timeCol) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c.dst = time.Time{}
+	case time.Time:
+		*c.dst = v.UTC()
+	case string:
+		return c.parse(v)
+	case []byte:
+		return c.parse(string(v))
+	default:
+		return fmt.Errorf("time column: unexpected %T", src)
+	}
+	return nil
+}
+
+func (c timeCol) parse(s string) error {
+	t, err := time.Parse(sqliteTimeLayout, s)
+	if err != nil {
+		return fmt.Errorf("time column: %w", err)
+	}
+	*c.dst = t
+	return nil
+}
+
+// nullString scans a nullable text column into a string ("" for NULL).
+type nullString struct{ dst *string }
+
+func (c nullString) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c.dst = ""
+	case string:
+		*c.dst = v
+	case []byte:
+		*c.dst = string(v)
+	default:
+		return fmt.Errorf("text column: unexpected %T", src)
+	}
+	return nil
+}
+
+// nullIfEmpty stores "" as NULL, for unique columns where empty means absent.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// jsonCol scans a JSON column into dst.
+type jsonCol struct{ dst any }
+
+func (c jsonCol) Scan(src any) error {
+	var raw []byte
+	switch v := src.(type) {
+	case nil:
+		return nil
+	case string:
+		raw = []byte(v)
+	case []byte:
+		raw = v
+	default:
+		return fmt.Errorf("json column: unexpected %T", src)
+	}
+	if err := json.Unmarshal(raw, c.dst); err != nil {
+		return fmt.Errorf("json column: %w", err)
+	}
+	return nil
+}
+
+// jsonText encodes v for a JSON column. nil slices and maps become null, so
+// they come back nil.
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode json column: %w", err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,209 @@
+// Package sqlstore owns the two SQL backends of store.Store: embedded SQLite
+// (OpenSQLite) and PostgreSQL (OpenPostgres). Both run the same Go code and,
+// where the dialects allow, the same SQL; the differences (placeholders,
+// column types, locking, change notification) live in a dialect value.
+//
+// It owns the schema and its migrations, the global revision and the change
+// feed. It must never interpret resource bodies, enforce authorization or
+// hold a plaintext secret.
+//
+// Write transactions are serialized on both backends: SQLite has a single
+// write connection that begins with BEGIN IMMEDIATE, and on PostgreSQL every
+// Update first locks the single revision row, which it holds until commit.
+// So the function given to Update sees data nobody else changes under it, a
+// read-modify-write (UpdatePrincipal, PutResource) never loses an update,
+// and revisions become visible in commit order, which is what lets a reader
+// follow the change feed from the last revision it applied without gaps.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/keyless-io/keyless/internal/store"
+)
+
+const (
+	// defaultChangesLimit is used when Changes is called with limit <= 0.
+	defaultChangesLimit = 1000
+	// maxUpdateAttempts bounds how often Update runs fn when PostgreSQL
+	// reports a serialization failure or deadlock.
+	maxUpdateAttempts = 5
+)
+
+// Store is a store.Store over database/sql. It is safe for concurrent use.
+type Store struct {
+	d *dialect
+	// writer runs Update. For SQLite it is a pool of exactly one connection
+	// (SQLite has one writer; queuing in Go beats spinning on SQLITE_BUSY).
+	// For PostgreSQL it is the same pool as reader.
+	writer *sql.DB
+	// reader runs View, Revision and Changes.
+	reader *sql.DB
+
+	hub hub
+
+	// listener follows other replicas' commits (PostgreSQL only).
+	listener *listener
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Update runs fn in one serialized read-write transaction; see the package
+// comment. The transaction is rolled back if fn returns an error or panics
+// (the panic continues after the rollback).
+//
+// On PostgreSQL a serialization failure or deadlock reported by the
+// database makes Update run fn again, up to a few times, so fn must be safe
+// to re-run: it must not have effects outside the Tx it is given.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) (int64, error) {
+	for attempt := 1; ; attempt++ {
+		rev, err := s.updateOnce(ctx, fn)
+		if err == nil || attempt == maxUpdateAttempts || !s.d.retryable(err) {
+			return rev, err
+		}
+		// Jitter so that the transactions that collided do not collide again.
+		backoff := time.Duration(attempt) * (time.Millisecond + rand.N(5*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("store: update: %w (after %w)", ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) error) (int64, error) {
+	sqlTx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: begin update: %w", err)
+	}
+	// Deferred so that it also runs while a panic in fn unwinds; after a
+	// commit it is a no-op.
+	defer func() { _ = sqlTx.Rollback() }()
+
+	var current int64
+	if err := sqlTx.QueryRowContext(ctx, s.d.lockRevision).Scan(&current); err != nil {
+		return 0, fmt.Errorf("store: lock revision: %w", mapErr(err))
+	}
+	t := newTx(s.d, sqlTx, false)
+	if err := fn(t); err != nil {
+		return 0, err
+	}
+	if len(t.pending) == 0 {
+		// Nothing was written; the deferred rollback ends the transaction
+		// so that a write that forgot to record itself could not persist.
+		return current, nil
+	}
+	rev, err := t.commitChanges(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: commit revision %d: %w", rev, mapErr(err))
+	}
+	s.hub.broadcast()
+	return rev, nil
+}
+
+// View runs fn in a read-only transaction with a consistent snapshot. Write
+// methods of its Tx return store.ErrReadOnly.
+func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	sqlTx, err := s.reader.BeginTx(ctx, s.d.viewTxOptions)
+	if err != nil {
+		return fmt.Errorf("store: begin view: %w", err)
+	}
+	defer func() { _ = sqlTx.Rollback() }()
+	return fn(newTx(s.d, sqlTx, true))
+}
+
+// Revision is the newest committed revision.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	var rev int64
+	if err := s.reader.QueryRowContext(ctx, `SELECT value FROM revision`).Scan(&rev); err != nil {
+		return 0, fmt.Errorf("store: read revision: %w", mapErr(err))
+	}
+	return rev, nil
+}
+
+// Changes lists changes with revision > since, oldest first. It never splits
+// a revision across pages: when limit cuts into one, the rest of that
+// revision is returned too, so a reader that resumes from the last revision
+// it received misses nothing. A page may therefore exceed limit.
+func (s *Store) Changes(ctx context.Context, since int64, limit int) ([]store.Change, error) {
+	if limit <= 0 {
+		limit = defaultChangesLimit
+	}
+	// One read transaction so that the completion query sees the same
+	// snapshot as the page.
+	var out []store.Change
+	err := s.View(ctx, func(stx store.Tx) error {
+		t := stx.(*tx)
+		page, lastSeq, err := t.queryChanges(ctx, `WHERE revision > ? ORDER BY revision, seq LIMIT ?`, since, limit)
+		if err != nil {
+			return err
+		}
+		out = page
+		if len(page) < limit {
+			return nil
+		}
+		rest, _, err := t.queryChanges(ctx, `WHERE revision = ? AND seq > ? ORDER BY seq`, page[len(page)-1].Revision, lastSeq)
+		out = append(out, rest...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list changes since %d: %w", since, err)
+	}
+	return out, nil
+}
+
+// Notify returns a channel that receives a value, coalesced and without ever
+// blocking a writer, whenever the revision may have advanced. It is closed
+// when ctx ends or the store closes.
+func (s *Store) Notify(ctx context.Context) <-chan struct{} {
+	return s.hub.subscribe(ctx)
+}
+
+// Ping reports whether the database answers and, on PostgreSQL, whether the
+// change-feed listener is connected (a replica without it serves stale
+// indexes until it reconnects).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping %s: %w", s.d.name, err)
+	}
+	if s.listener != nil {
+		if err := s.listener.healthy(); err != nil {
+			return fmt.Errorf("store: ping %s: %w", s.d.name, err)
+		}
+	}
+	return nil
+}
+
+// Backend names the implementation: "sqlite" or "postgres".
+func (s *Store) Backend() string { return s.d.name }
+
+// Close stops the change-feed listener, closes every Notify channel and the
+// database pools. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.listener != nil {
+			s.listener.stop()
+		}
+		s.hub.close()
+		err := s.reader.Close()
+		if s.writer != s.reader {
+			err = errors.Join(err, s.writer.Close())
+		}
+		if err != nil {
+			s.closeErr = fmt.Errorf("store: close %s: %w", s.d.name, err)
+		}
+	})
+	return s.closeErr
+}

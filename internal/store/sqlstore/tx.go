@@ -1,0 +1,228 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keyless-io/keyless/internal/store"
+)
+
+// tx implements store.Tx over one database/sql transaction. The entity
+// methods live in the tx_*.go files.
+type tx struct {
+	d        *dialect
+	sqlTx    *sql.Tx
+	readOnly bool
+
+	// pending is the change feed entries of this transaction, one per
+	// (kind, key), written with the revision bump at commit.
+	pending []store.Change
+	touched map[changeKey]int
+}
+
+type changeKey struct {
+	kind store.Kind
+	key  string
+}
+
+var _ store.Tx = (*tx)(nil)
+
+func newTx(d *dialect, sqlTx *sql.Tx, readOnly bool) *tx {
+	return &tx{d: d, sqlTx: sqlTx, readOnly: readOnly}
+}
+
+// writable guards every write method.
+func (t *tx) writable(what string) error {
+	if t.readOnly {
+		return fmt.Errorf("%s: %w", what, store.ErrReadOnly)
+	}
+	return nil
+}
+
+// record notes that this transaction wrote (kind, key). Touching a key twice
+// keeps one entry with the last op, so a reader sees one change per key.
+func (t *tx) record(kind store.Kind, key string, op store.Op) {
+	k := changeKey{kind, key}
+	if i, ok := t.touched[k]; ok {
+		t.pending[i].Op = op
+		return
+	}
+	if t.touched == nil {
+		t.touched = make(map[changeKey]int)
+	}
+	t.touched[k] = len(t.pending)
+	t.pending = append(t.pending, store.Change{Kind: kind, Key: key, Op: op})
+}
+
+// changesPerInsert keeps a multi-row insert well under both databases'
+// bound-parameter limits.
+const changesPerInsert = 500
+
+// commitChanges bumps the revision once and writes the pending changes with
+// it. The caller commits.
+func (t *tx) commitChanges(ctx context.Context) (int64, error) {
+	var rev int64
+	if err := t.queryRow(ctx, `UPDATE revision SET value = value + 1 RETURNING value`).Scan(&rev); err != nil {
+		return 0, fmt.Errorf("store: bump revision: %w", mapErr(err))
+	}
+	at := time.Now()
+	for start := 0; start < len(t.pending); start += changesPerInsert {
+		batch := t.pending[start:min(start+changesPerInsert, len(t.pending))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO changes (revision, seq, kind, key, op, at) VALUES `)
+		args := make([]any, 0, 6*len(batch))
+		for i, c := range batch {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, rev, start+i+1, string(c.Kind), c.Key, string(c.Op), t.d.ts(at))
+		}
+		if _, err := t.exec(ctx, q.String(), args...); err != nil {
+			return 0, fmt.Errorf("store: record changes of revision %d: %w", rev, err)
+		}
+	}
+	if err := t.d.afterBump(ctx, t.sqlTx, rev); err != nil {
+		return 0, fmt.Errorf("store: announce revision %d: %w", rev, mapErr(err))
+	}
+	return rev, nil
+}
+
+// queryChanges lists changes matching where (a WHERE ... ORDER BY clause)
+// and the seq of the last one.
+func (t *tx) queryChanges(ctx context.Context, where string, args ...any) ([]store.Change, int64, error) {
+	rows, err := t.query(ctx, `SELECT revision, seq, kind, key, op, at FROM changes `+where, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var (
+		out []store.Change
+		seq int64
+	)
+	for rows.Next() {
+		var c store.Change
+		if err := rows.Scan(&c.Revision, &seq, &c.Kind, &c.Key, &c.Op, timeCol{&c.At}); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, c)
+	}
+	return out, seq, rows.Err()
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := t.sqlTx.ExecContext(ctx, t.d.rebind(query), args...)
+	return res, mapErr(err)
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := t.sqlTx.QueryContext(ctx, t.d.rebind(query), args...)
+	return rows, mapErr(err)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.sqlTx.QueryRowContext(ctx, t.d.rebind(query), args...)
+}
+
+// exists reports whether query returns a row.
+func (t *tx) exists(ctx context.Context, query string, args ...any) (bool, error) {
+	var one int
+	err := t.queryRow(ctx, query, args...).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, mapErr(err)
+	}
+	return true, nil
+}
+
+// insert runs an INSERT ... ON CONFLICT DO NOTHING and records the change.
+// A conflict on any key or unique column is ErrAlreadyExists. Avoiding the
+// constraint error matters on PostgreSQL, where an error statement aborts
+// the whole transaction and the caller could not carry on.
+func (t *tx) insert(ctx context.Context, kind store.Kind, key, query string, args ...any) error {
+	res, err := t.exec(ctx, query+` ON CONFLICT DO NOTHING`, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return store.ErrAlreadyExists
+	}
+	t.record(kind, key, store.OpPut)
+	return nil
+}
+
+// change runs an UPDATE or DELETE that must hit exactly one row, and
+// records the change. No row is ErrNotFound and writes nothing.
+func (t *tx) change(ctx context.Context, kind store.Kind, key string, op store.Op, query string, args ...any) error {
+	res, err := t.exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return store.ErrNotFound
+	}
+	t.record(kind, key, op)
+	return nil
+}
+
+// list runs query and scans every row.
+func list[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// get runs query and scans its one row; no row is ErrNotFound.
+func get[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(t.queryRow(ctx, query, args...))
+	return v, mapErr(err)
+}
+
+// lower is the key form of an ID ARM compares case-insensitively.
+func lower(id string) string { return strings.ToLower(id) }
+
+// prefixRange returns bounds matching keys that start with prefix + "/":
+// key >= prefix+"/" AND key < prefix+"0" ('0' is the byte after '/'). Key
+// columns compare bytes on both backends, so this is an index range scan.
+func prefixRange(prefix string) (from, to string) {
+	return prefix + "/", prefix + "0"
+}
+
+// where builds a WHERE clause from optional filter conditions.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}

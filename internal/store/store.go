@@ -1,0 +1,430 @@
+// Package store owns everything keyless persists and the change feed that
+// in-memory indexes and other replicas follow.
+//
+// Two backends implement Store (SQLite, the embedded default, and PostgreSQL
+// for several replicas); both are proven by one conformance suite in
+// store/storetest. The store never interprets resource properties, never
+// enforces authorization and never sees a plaintext secret: callers hand it
+// hashes and sealed (encrypted) key material only.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors shared by every backend. Domain code maps them to ARM or
+// OAuth errors once, at the HTTP boundary.
+var (
+	ErrNotFound      = errors.New("store: not found")
+	ErrAlreadyExists = errors.New("store: already exists")
+	// ErrReadOnly is returned by write methods called inside View.
+	ErrReadOnly = errors.New("store: write in a read-only transaction")
+)
+
+// Store is the persistence seam of the server.
+//
+// Every Update that writes anything bumps the global revision exactly once and
+// records one Change per entity key it touched, in the same transaction, so a
+// reader that has applied revision N and asks for Changes(N) misses nothing:
+// revisions become visible in commit order.
+type Store interface {
+	// Update runs fn in one read-write transaction. If fn returns an error
+	// (or panics) nothing it wrote is kept. It returns the revision the
+	// transaction committed as, or the current revision if fn wrote nothing.
+	Update(ctx context.Context, fn func(Tx) error) (int64, error)
+	// View runs fn in a read-only transaction with a consistent snapshot.
+	View(ctx context.Context, fn func(Tx) error) error
+
+	// Revision is the newest committed revision.
+	Revision(ctx context.Context) (int64, error)
+	// Changes lists changes with revision > since, oldest first, at most
+	// limit of them (limit <= 0 means a backend default).
+	Changes(ctx context.Context, since int64, limit int) ([]Change, error)
+	// Notify returns a channel that receives a value (coalesced, never
+	// blocking the writer) whenever the revision may have advanced, by a
+	// write through this Store or, for PostgreSQL, by another replica. The
+	// channel is closed when ctx ends or the store closes.
+	Notify(ctx context.Context) <-chan struct{}
+
+	// Ping reports whether the store is open and usable.
+	Ping(ctx context.Context) error
+	// Backend names the implementation ("sqlite" or "postgres").
+	Backend() string
+	Close() error
+}
+
+// Change is one entry of the change feed.
+type Change struct {
+	Revision int64
+	Kind     Kind
+	// Key identifies the entity within its kind, normalised as the store
+	// keys it (lower-case IDs where ARM is case-insensitive).
+	Key string
+	Op  Op
+	At  time.Time
+}
+
+// Kind names an entity type in the change feed.
+type Kind string
+
+const (
+	KindMeta                Kind = "meta"
+	KindSigningKey          Kind = "signingKey"
+	KindPrincipal           Kind = "principal"
+	KindCredential          Kind = "credential"
+	KindSubscription        Kind = "subscription"
+	KindResourceGroup       Kind = "resourceGroup"
+	KindResource            Kind = "resource"
+	KindFederatedCredential Kind = "federatedCredential"
+	KindRoleDefinition      Kind = "roleDefinition"
+	KindRoleAssignment      Kind = "roleAssignment"
+	KindGroupMember         Kind = "groupMember"
+	KindAgent               Kind = "agent"
+	KindJoinToken           Kind = "joinToken"
+	KindLaunchGrant         Kind = "launchGrant"
+)
+
+// Op says what happened to the entity.
+type Op string
+
+const (
+	OpPut    Op = "put"
+	OpDelete Op = "delete"
+)
+
+// Tx is one transaction. Methods that write return ErrReadOnly inside View.
+//
+// IDs that ARM treats case-insensitively (resource IDs, resource group
+// names, scopes) are matched case-insensitively; the casing the caller first
+// wrote is kept and returned.
+type Tx interface {
+	// Meta holds installation-wide singletons (tenant ID, default
+	// subscription, sealed CA key, ...). Values are opaque bytes.
+	GetMeta(ctx context.Context, key string) ([]byte, error)
+	PutMeta(ctx context.Context, key string, value []byte) error
+
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	UpdateSigningKey(ctx context.Context, kid string, fn func(SigningKey) (SigningKey, error)) error
+	DeleteSigningKey(ctx context.Context, kid string) error
+
+	CreatePrincipal(ctx context.Context, p Principal) error
+	GetPrincipal(ctx context.Context, objectID string) (Principal, error)
+	GetPrincipalByAppID(ctx context.Context, appID string) (Principal, error)
+	ListPrincipals(ctx context.Context, f PrincipalFilter) ([]Principal, error)
+	UpdatePrincipal(ctx context.Context, objectID string, fn func(Principal) (Principal, error)) error
+	// DeletePrincipal removes the principal with its credentials and group
+	// memberships. Role assignments are the caller's to delete first, so
+	// that each one appears in the change feed.
+	DeletePrincipal(ctx context.Context, objectID string) error
+
+	CreateCredential(ctx context.Context, c Credential) error
+	ListCredentials(ctx context.Context, principalID string) ([]Credential, error)
+	DeleteCredential(ctx context.Context, principalID, credentialID string) error
+
+	AddGroupMember(ctx context.Context, groupID, memberID string) error
+	RemoveGroupMember(ctx context.Context, groupID, memberID string) error
+	ListGroupMembers(ctx context.Context, groupID string) ([]string, error)
+	// ListGroupsOf returns the groups principalID is a direct member of.
+	ListGroupsOf(ctx context.Context, principalID string) ([]string, error)
+
+	CreateSubscription(ctx context.Context, s Subscription) error
+	GetSubscription(ctx context.Context, id string) (Subscription, error)
+	ListSubscriptions(ctx context.Context) ([]Subscription, error)
+	UpdateSubscription(ctx context.Context, id string, fn func(Subscription) (Subscription, error)) error
+
+	// PutResourceGroup creates or replaces; the first-written casing of the
+	// name is kept on replace. It returns whether the group was created.
+	PutResourceGroup(ctx context.Context, g ResourceGroup) (created bool, err error)
+	GetResourceGroup(ctx context.Context, subscriptionID, name string) (ResourceGroup, error)
+	ListResourceGroups(ctx context.Context, subscriptionID string) ([]ResourceGroup, error)
+	DeleteResourceGroup(ctx context.Context, subscriptionID, name string) error
+
+	// PutResource creates or replaces a resource (generic resources and
+	// user-assigned identities alike) together with its attachment index.
+	// The first-written casing of the ID is kept on replace.
+	PutResource(ctx context.Context, r Resource) (created bool, err error)
+	GetResource(ctx context.Context, id string) (Resource, error)
+	ListResources(ctx context.Context, f ResourceFilter) ([]Resource, error)
+	DeleteResource(ctx context.Context, id string) error
+
+	PutFederatedCredential(ctx context.Context, c FederatedCredential) (created bool, err error)
+	GetFederatedCredential(ctx context.Context, identityID, name string) (FederatedCredential, error)
+	ListFederatedCredentials(ctx context.Context, identityID string) ([]FederatedCredential, error)
+	DeleteFederatedCredential(ctx context.Context, identityID, name string) error
+
+	PutRoleDefinition(ctx context.Context, d RoleDefinition) (created bool, err error)
+	GetRoleDefinition(ctx context.Context, id string) (RoleDefinition, error)
+	ListRoleDefinitions(ctx context.Context) ([]RoleDefinition, error)
+	DeleteRoleDefinition(ctx context.Context, id string) error
+
+	CreateRoleAssignment(ctx context.Context, a RoleAssignment) error
+	GetRoleAssignment(ctx context.Context, name string) (RoleAssignment, error)
+	ListRoleAssignments(ctx context.Context, f RoleAssignmentFilter) ([]RoleAssignment, error)
+	DeleteRoleAssignment(ctx context.Context, name string) error
+
+	CreateAgent(ctx context.Context, a Agent) error
+	GetAgent(ctx context.Context, id string) (Agent, error)
+	ListAgents(ctx context.Context) ([]Agent, error)
+	UpdateAgent(ctx context.Context, id string, fn func(Agent) (Agent, error)) error
+	DeleteAgent(ctx context.Context, id string) error
+
+	CreateJoinToken(ctx context.Context, t JoinToken) error
+	// ConsumeJoinToken deletes and returns the token with this hash; a token
+	// can be consumed once.
+	ConsumeJoinToken(ctx context.Context, tokenHash string) (JoinToken, error)
+
+	CreateLaunchGrant(ctx context.Context, g LaunchGrant) error
+	GetLaunchGrant(ctx context.Context, id string) (LaunchGrant, error)
+	DeleteLaunchGrant(ctx context.Context, id string) error
+}
+
+// SigningKey is an RS256 token-signing key. The private key is sealed by
+// the caller (keyring); the store never sees it in the clear.
+type SigningKey struct {
+	KID string
+	// SealedPrivateKey is the PKCS#8 DER private key, encrypted.
+	SealedPrivateKey []byte
+	// CertificateDER is the self-signed certificate published as x5c.
+	CertificateDER []byte
+	CreatedAt      time.Time
+	// ActivatedAt is when the key started signing; zero for a key that is
+	// published but not yet signing.
+	ActivatedAt time.Time
+	// RetiredAt is when it stopped signing; it stays published until
+	// RetiredAt plus the longest token lifetime.
+	RetiredAt time.Time
+}
+
+// PrincipalKind says what a directory object is.
+type PrincipalKind string
+
+const (
+	// PrincipalServicePrincipal is an application identity with secrets or
+	// certificates (the admin, automation).
+	PrincipalServicePrincipal PrincipalKind = "ServicePrincipal"
+	// PrincipalSystemAssigned is the service principal of a resource's
+	// system-assigned identity.
+	PrincipalSystemAssigned PrincipalKind = "SystemAssigned"
+	// PrincipalUserAssigned is the service principal of a user-assigned
+	// identity resource.
+	PrincipalUserAssigned PrincipalKind = "UserAssigned"
+	PrincipalGroup        PrincipalKind = "Group"
+	PrincipalUser         PrincipalKind = "User"
+)
+
+// Principal is a directory object with an object ID and an application
+// (client) ID.
+type Principal struct {
+	ObjectID    string
+	AppID       string
+	DisplayName string
+	Kind        PrincipalKind
+	// ResourceID is, for a managed identity, the resource that owns it: the
+	// resource for system-assigned, the userAssignedIdentities resource for
+	// user-assigned. Empty otherwise.
+	ResourceID string
+	CreatedAt  time.Time
+}
+
+// PrincipalFilter narrows ListPrincipals; zero fields match everything.
+type PrincipalFilter struct {
+	Kind       PrincipalKind
+	ResourceID string
+}
+
+// CredentialKind is how a service principal proves itself.
+type CredentialKind string
+
+const (
+	CredentialSecret      CredentialKind = "secret"
+	CredentialCertificate CredentialKind = "certificate"
+)
+
+// Credential is a client secret (stored only as a keyed hash) or the public
+// certificate of a service principal.
+type Credential struct {
+	ID          string
+	PrincipalID string
+	Kind        CredentialKind
+	// SecretHash is the keyed hash of a secret (keyring.HashSecret); the
+	// secret itself is shown once at creation and never stored.
+	SecretHash []byte
+	// Hint is the first characters of a secret, for humans telling
+	// secrets apart, as Entra shows them.
+	Hint string
+	// CertificateDER is the public certificate of a certificate credential.
+	CertificateDER []byte
+	// ThumbprintSHA1 and ThumbprintSHA256 are the raw digests of the DER.
+	ThumbprintSHA1   []byte
+	ThumbprintSHA256 []byte
+	NotBefore        time.Time
+	NotAfter         time.Time
+	CreatedAt        time.Time
+}
+
+// Subscription is an ARM subscription.
+type Subscription struct {
+	ID          string
+	DisplayName string
+	State       string
+	CreatedAt   time.Time
+}
+
+// ResourceGroup is an ARM resource group.
+type ResourceGroup struct {
+	SubscriptionID string
+	Name           string
+	Location       string
+	Tags           map[string]string
+	ManagedBy      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Resource is any ARM resource keyless stores: a user-assigned identity or a
+// generic resource whose properties are kept verbatim.
+type Resource struct {
+	// ID is the full resource ID as first written.
+	ID             string
+	SubscriptionID string
+	ResourceGroup  string
+	// Type is the full type, e.g. Microsoft.Web/sites or
+	// Microsoft.Web/sites/slots for a child resource.
+	Type     string
+	Name     string
+	Location string
+	// Body is the rest of the resource document (tags, sku, kind, plan,
+	// properties, ...) as JSON, kept verbatim. The identity block is not in
+	// it: identities live in PrincipalID and UserAssignedIdentities.
+	Body []byte
+	// PrincipalID is the object ID of the resource's own identity: the
+	// system-assigned principal of a generic resource (empty when it has
+	// none), or the principal of a user-assigned identity resource.
+	PrincipalID string
+	// UserAssignedIdentities are the IDs of the user-assigned identities
+	// attached to this resource, as the caller wrote them.
+	UserAssignedIdentities []string
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+	CreatedBy              string
+	UpdatedBy              string
+}
+
+// ResourceFilter narrows ListResources; zero fields match everything.
+// Comparisons are case-insensitive.
+type ResourceFilter struct {
+	SubscriptionID string
+	ResourceGroup  string
+	Type           string
+	// ParentID matches resources whose ID starts with ParentID + "/"
+	// (child resources of a resource).
+	ParentID string
+	// AttachedIdentity matches resources holding this user-assigned
+	// identity ID.
+	AttachedIdentity string
+	// After and Limit page by ID order: resources whose lower-case ID sorts
+	// after After, at most Limit (0 = all).
+	After string
+	Limit int
+}
+
+// FederatedCredential trusts tokens from an external issuer for a
+// user-assigned identity.
+type FederatedCredential struct {
+	IdentityID string
+	Name       string
+	Issuer     string
+	Subject    string
+	Audiences  []string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Permission is one permission block of a role definition.
+type Permission struct {
+	Actions        []string
+	NotActions     []string
+	DataActions    []string
+	NotDataActions []string
+}
+
+// RoleDefinition is a built-in or custom role.
+type RoleDefinition struct {
+	// ID is the role definition GUID.
+	ID               string
+	RoleName         string
+	Description      string
+	RoleType         string // BuiltInRole | CustomRole
+	Permissions      []Permission
+	AssignableScopes []string
+	// Scope is where a custom role was created ("/" for built-ins).
+	Scope     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	CreatedBy string
+	UpdatedBy string
+}
+
+// RoleAssignment grants a role to a principal at a scope.
+type RoleAssignment struct {
+	// Name is the assignment GUID.
+	Name             string
+	Scope            string
+	RoleDefinitionID string // the role definition GUID
+	PrincipalID      string
+	PrincipalType    string
+	Description      string
+	Condition        string
+	ConditionVersion string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	CreatedBy        string
+	UpdatedBy        string
+}
+
+// RoleAssignmentFilter narrows ListRoleAssignments; zero fields match
+// everything.
+type RoleAssignmentFilter struct {
+	PrincipalID      string
+	RoleDefinitionID string
+	// Scope matches assignments exactly at this scope (case-insensitive).
+	Scope string
+	// ScopePrefix matches assignments at this scope or below it (segment
+	// boundary, case-insensitive). "/" matches everything.
+	ScopePrefix string
+}
+
+// Agent is an enrolled host agent; its certificate binds it to a resource.
+type Agent struct {
+	ID         string
+	ResourceID string
+	// CertificateSerial is the serial of the newest client certificate.
+	CertificateSerial string
+	CertNotAfter      time.Time
+	CreatedAt         time.Time
+	LastSeenAt        time.Time
+	RevokedAt         time.Time
+}
+
+// JoinToken lets one agent enroll once as a resource. Only its hash is kept.
+type JoinToken struct {
+	TokenHash  string
+	ResourceID string
+	ExpiresAt  time.Time
+	CreatedAt  time.Time
+	CreatedBy  string
+}
+
+// LaunchGrant lets one `keyless run` launch obtain tokens for a resource's
+// identities until it is revoked or expires. Only the secret's hash is kept.
+type LaunchGrant struct {
+	ID         string
+	ResourceID string
+	SecretHash []byte
+	ExpiresAt  time.Time
+	CreatedAt  time.Time
+	CreatedBy  string
+}
