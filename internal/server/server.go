@@ -20,6 +20,7 @@ import (
 	"github.com/keyless-io/keyless/internal/bootstrap"
 	"github.com/keyless-io/keyless/internal/directory"
 	"github.com/keyless-io/keyless/internal/feed"
+	"github.com/keyless-io/keyless/internal/federation"
 	"github.com/keyless-io/keyless/internal/store"
 	"github.com/keyless-io/keyless/internal/sts"
 	"github.com/keyless-io/keyless/internal/token"
@@ -44,6 +45,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 	Audit           *slog.Logger
+	// FederationHTTPClient fetches external issuers' discovery documents
+	// and keys; nil uses one trusting the system roots (and SSL_CERT_FILE).
+	FederationHTTPClient *http.Client
 }
 
 // MaxTokenLifetime bounds every token keyless issues; a retired signing key
@@ -154,6 +158,7 @@ func (s *Server) build(ctx context.Context) error {
 	sts.New(sts.Config{
 		BaseURL: s.baseURL, TenantID: inst.TenantID, Directory: s.dir,
 		Issuer: s.issuer, Keys: s.keys, Logger: cfg.Logger, Audit: cfg.Audit,
+		Federation: &federation.Exchanger{Store: inst.Store, HTTPClient: cfg.FederationHTTPClient},
 	}).Register(mux)
 	mux.HandleFunc("GET /healthz/live", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -162,6 +167,7 @@ func (s *Server) build(ctx context.Context) error {
 	mux.HandleFunc("GET /healthz/ready", s.handleReady)
 	mux.HandleFunc("GET /metadata/endpoints", s.handleMetadataEndpoints)
 	s.registerControlPlane(mux)
+	s.registerWorkloads(mux)
 
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
 	if cfg.Hostname != "" {
@@ -173,7 +179,12 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	s.http = &http.Server{
 		Handler:           mux,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		// Agents authenticate with client certificates issued by the
+		// installation's CA; everyone else presents none.
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+			ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: inst.CA.Pool(),
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -242,11 +242,7 @@ func (s *Service) authenticateAssertion(ctx context.Context, clientID, assertion
 		}
 		subj, err := s.cfg.Federation.Exchange(ctx, e.Principal, assertion)
 		if err != nil {
-			var oe *oauthError
-			if errors.As(err, &oe) {
-				return token.Subject{}, oe
-			}
-			return token.Subject{}, &oauthError{401, "invalid_client", 70021, err.Error()}
+			return token.Subject{}, federationError(err)
 		}
 		return subj, nil
 	}
@@ -298,6 +294,32 @@ func (s *Service) authenticateAssertion(ctx context.Context, clientID, assertion
 		return token.Subject{}, errInvalidClient(700024, "Client assertion lifetime is too long; it may be valid for at most one day.")
 	}
 	return token.Subject{ObjectID: p.ObjectID, AppID: p.AppID, ACR: token.ACRCertificate}, nil
+}
+
+// federationError maps a federation refusal to Entra's response: a
+// credential that does not match is a bad request (AADSTS70021 family); a
+// token that does not verify is a failed client authentication.
+func federationError(err error) *oauthError {
+	var coded interface{ AADSTSCode() int }
+	if !errors.As(err, &coded) {
+		return &oauthError{500, "temporarily_unavailable", 90033, "Federated credential validation failed; try again later."}
+	}
+	switch code := coded.AADSTSCode(); code {
+	case 700024, 700027, 50027:
+		return &oauthError{401, "invalid_client", code, trimCode(err.Error())}
+	default:
+		return &oauthError{400, "invalid_request", code, trimCode(err.Error())}
+	}
+}
+
+// trimCode drops a leading "AADSTSnnnn: " that the description repeats.
+func trimCode(msg string) string {
+	if strings.HasPrefix(msg, "AADSTS") {
+		if _, rest, ok := strings.Cut(msg, ": "); ok {
+			return rest
+		}
+	}
+	return msg
 }
 
 func (s *Service) audienceOK(aud jwt.Audience) bool {

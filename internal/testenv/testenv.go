@@ -47,6 +47,8 @@ type Options struct {
 	TokenLifetime time.Duration
 	// Logs go to the test log when set; otherwise they are discarded.
 	Verbose bool
+	// FederationHTTPClient is how the server reaches external issuers.
+	FederationHTTPClient *http.Client
 }
 
 // Start runs a server until the test ends.
@@ -63,6 +65,7 @@ func Start(t testing.TB, opts Options) *Env {
 	srv, err := server.New(ctx, server.Config{
 		DataDir: opts.DataDir, Listen: "127.0.0.1:0", StoreDSN: opts.StoreDSN, MasterKey: opts.MasterKey,
 		TokenLifetime: opts.TokenLifetime, ShutdownTimeout: 5 * time.Second, Logger: logger,
+		FederationHTTPClient: opts.FederationHTTPClient,
 	})
 	if err != nil {
 		cancel()
