@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unique"
 
 	"github.com/keyless-io/keyless/internal/store"
@@ -42,6 +43,7 @@ type Engine struct {
 	revMu     sync.Mutex
 	advanced  chan struct{} // closed and replaced whenever applied moves
 	kick      chan struct{} // asks the follower to catch up now
+	poll      time.Duration // PollInterval; tests lengthen it
 }
 
 // New returns an engine that knows the built-in roles and holds no
@@ -51,6 +53,7 @@ func New() *Engine {
 		idx:      newIndex(0),
 		advanced: make(chan struct{}),
 		kick:     make(chan struct{}, 1),
+		poll:     PollInterval,
 	}
 }
 

@@ -43,7 +43,7 @@ func (e *Engine) Follow(ctx context.Context, s store.Store, onErr func(error)) e
 	// Subscribe before loading, so that no write after the load's revision
 	// goes unnoticed.
 	notify := s.Notify(ctx)
-	tick := time.NewTicker(PollInterval)
+	tick := time.NewTicker(e.poll)
 	defer tick.Stop()
 	loaded := false
 	for {

@@ -15,6 +15,14 @@ import (
 // covered once Contributor's `Microsoft.Authorization/*/Write` exclusion is
 // taken into account.
 //
+// Data actions follow the same rule with one exception: a granter that holds
+// every control-plane action at the scope (Owner, or anything amounting to
+// `*` with no exclusion) may grant data roles too. `*` never grants data
+// access (§11.4 rule 5), so without the exception no administrator could
+// ever hand out Storage Blob Data Reader or Key Vault Secrets User, which
+// Azure lets an Owner do; and such a granter controls the resources holding
+// the data anyway.
+//
 // The check is sound but not complete: when it says yes the granter really
 // holds every action the role grants; it may say no in contrived cases where
 // several of the granter's permission blocks only jointly cover one
@@ -32,8 +40,12 @@ func (e *Engine) CanGrant(granterID string, role store.RoleDefinition, scope str
 			}
 		}
 	}
+	planes := []bool{false, true}
+	if holds(&everyAction, nil, held, false, 0) {
+		planes = planes[:1] // full control: data roles are grantable
+	}
 	for i := range wanted.blocks {
-		for _, data := range []bool{false, true} {
+		for _, data := range planes {
 			include, exclude := wanted.blocks[i].lists(data)
 			for j := range include {
 				if !holds(&include[j], exclude, held, data, 0) {
@@ -44,6 +56,8 @@ func (e *Engine) CanGrant(granterID string, role store.RoleDefinition, scope str
 	}
 	return true
 }
+
+var everyAction = compilePattern("*")
 
 // maxHoldDepth bounds how far holds follows a granter's exclusion into the
 // granter's other blocks. Real role sets need one level.

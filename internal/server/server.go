@@ -19,8 +19,8 @@ import (
 
 	"github.com/keyless-io/keyless/internal/bootstrap"
 	"github.com/keyless-io/keyless/internal/directory"
-	"github.com/keyless-io/keyless/internal/feed"
 	"github.com/keyless-io/keyless/internal/federation"
+	"github.com/keyless-io/keyless/internal/feed"
 	"github.com/keyless-io/keyless/internal/store"
 	"github.com/keyless-io/keyless/internal/sts"
 	"github.com/keyless-io/keyless/internal/token"
@@ -178,7 +178,7 @@ func (s *Server) build(ctx context.Context) error {
 		return err
 	}
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler: mux,
 		// Agents authenticate with client certificates issued by the
 		// installation's CA; everyone else presents none.
 		TLSConfig: &tls.Config{
