@@ -1,0 +1,141 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/keyless-io/keyless/internal/keyring"
+	"github.com/keyless-io/keyless/internal/store"
+)
+
+// memKeys is the smallest store the key set needs: signing keys only.
+type memKeys struct {
+	store.Store
+	keys []store.SigningKey
+}
+
+func (m *memKeys) View(ctx context.Context, fn func(store.Tx) error) error { return fn(memTx{m: m}) }
+
+type memTx struct {
+	store.Tx
+	m *memKeys
+}
+
+func (t memTx) ListSigningKeys(context.Context) ([]store.SigningKey, error) { return t.m.keys, nil }
+
+func newIssuer(t testing.TB, now func() time.Time) (*Issuer, *memKeys, *keyring.Keyring) {
+	kr, _ := keyring.New(keyring.Generate())
+	sk, err := NewSigningKey(kr, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &memKeys{keys: []store.SigningKey{sk}}
+	ks, err := NewKeySet(context.Background(), m, kr, 25*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Issuer{Keys: ks, Issuer: "https://keyless.test/t/", TenantID: "t", Lifetime: time.Hour, Now: now}, m, kr
+}
+
+func TestMintAndVerify(t *testing.T) {
+	now := time.Now()
+	is, _, _ := newIssuer(t, func() time.Time { return now })
+	raw, c, err := is.Mint(Subject{Audience: "https://management.azure.com/", ObjectID: "o", AppID: "a", ACR: ACRSecret,
+		MIResourceID: "/subscriptions/s/resourceGroups/RG/providers/Microsoft.Web/sites/w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MIResourceID != "/subscriptions/s/resourcegroups/RG/providers/Microsoft.Web/sites/w" {
+		t.Errorf("xms_mirid %q: want lower-case resourcegroups, name casing kept", c.MIResourceID)
+	}
+	tok, _ := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	h := tok.Headers[0]
+	if h.KeyID == "" || h.ExtraHeaders["x5t"] != h.KeyID || h.ExtraHeaders["typ"] != "JWT" {
+		t.Errorf("header %+v", h)
+	}
+	tests := []struct {
+		name    string
+		at      time.Time
+		raw     string
+		wantErr error
+	}{
+		{"valid now", now, raw, nil},
+		{"valid within skew after exp", now.Add(time.Hour + time.Minute), raw, nil},
+		{"expired", now.Add(2 * time.Hour), raw, ErrExpired},
+		{"not yet valid", now.Add(-10 * time.Minute), raw, ErrNotYet},
+		{"tampered", now, raw[:len(raw)-4] + "AAAA", ErrSignature},
+		{"garbage", now, "a.b", ErrMalformed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			is.Now = func() time.Time { return tc.at }
+			_, err := is.Verify(tc.raw)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+	other := *is
+	other.Issuer = "https://elsewhere/"
+	other.Now = func() time.Time { return now }
+	if _, err := other.Verify(raw); !errors.Is(err, ErrIssuer) {
+		t.Fatalf("foreign issuer: %v", err)
+	}
+}
+
+func TestRetiredKeyStaysPublishedUntilItsTokensExpire(t *testing.T) {
+	is, m, kr := newIssuer(t, nil)
+	oldKID := is.Keys.ActiveKID()
+	next, err := NewSigningKey(kr, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.keys[0].RetiredAt = time.Now()
+	m.keys = append(m.keys, next)
+	if err := is.Keys.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if is.Keys.ActiveKID() != next.KID {
+		t.Fatal("the new key does not sign")
+	}
+	var set jose.JSONWebKeySet
+	if err := jsonUnmarshal(is.Keys.JWKS(), &set); err != nil || len(set.Keys) != 2 || len(set.Key(oldKID)) != 1 {
+		t.Fatalf("JWKS after rotation: %d keys, err %v", len(set.Keys), err)
+	}
+	m.keys[0].RetiredAt = time.Now().Add(-26 * time.Hour)
+	if err := is.Keys.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := jsonUnmarshal(is.Keys.JWKS(), &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("expired key still published: %d keys", len(set.Keys))
+	}
+}
+
+func BenchmarkMint(b *testing.B) {
+	is, _, _ := newIssuer(b, nil)
+	s := Subject{Audience: "https://management.azure.com/", ObjectID: "0d1e2f30-4152-4637-8495-a6b7c8d9e0f1", AppID: "9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a", ACR: ACRSecret}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := is.Mint(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkVerify(b *testing.B) {
+	is, _, _ := newIssuer(b, nil)
+	raw, _, _ := is.Mint(Subject{Audience: "https://management.azure.com/", ObjectID: "o", AppID: "a", ACR: ACRSecret})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := is.Verify(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
