@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
+	"io"
 	"math/big"
 	"net/http"
 	"strings"
@@ -413,5 +414,31 @@ func TestDeletedPrincipalGetsNoNewToken(t *testing.T) {
 	_, err = getToken(t, env.SecretCredential(t, created.Principal.AppID, created.Secret), armScope)
 	if err == nil || !strings.Contains(err.Error(), "AADSTS700016") {
 		t.Fatalf("deleted principal: err = %v", err)
+	}
+}
+
+func TestMetricsCountTokens(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	if _, err := getToken(t, env.AdminCredential(t), armScope); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = getToken(t, env.SecretCredential(t, env.Creds.ClientID, "kls~wrong"), armScope)
+	resp, err := env.HTTPClient.Get(env.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`keyless_tokens_total{grant="secret",outcome="issued"} 1`,
+		`keyless_tokens_total{grant="client_credentials",outcome="invalid_client"} 1`,
+		`keyless_http_requests_total{code="200",door="sts"}`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(string(body), env.Creds.ClientSecret) {
+		t.Fatal("metrics leak the secret")
 	}
 }

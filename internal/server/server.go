@@ -20,6 +20,7 @@ import (
 	"github.com/keyless-io/keyless/internal/bootstrap"
 	"github.com/keyless-io/keyless/internal/directory"
 	"github.com/keyless-io/keyless/internal/federation"
+	"github.com/keyless-io/keyless/internal/metrics"
 	"github.com/keyless-io/keyless/internal/feed"
 	"github.com/keyless-io/keyless/internal/store"
 	"github.com/keyless-io/keyless/internal/sts"
@@ -64,6 +65,7 @@ type Server struct {
 	keys     *token.KeySet
 	issuer   *token.Issuer
 	follower *feed.Follower
+	metrics  *metrics.Metrics
 	http     *http.Server
 	ready    atomic.Bool
 }
@@ -143,6 +145,7 @@ func (s *Server) build(ctx context.Context) error {
 		Keys: s.keys, Issuer: sts.IssuerV1(s.baseURL, inst.TenantID),
 		TenantID: inst.TenantID, Lifetime: cfg.TokenLifetime,
 	}
+	s.metrics = metrics.New()
 	s.follower = feed.New(inst.Store, since, cfg.Logger)
 	s.follower.Add(s.dir)
 	s.follower.Add(feed.ApplierFunc(func(ctx context.Context, changes []store.Change) error {
@@ -154,12 +157,26 @@ func (s *Server) build(ctx context.Context) error {
 		return nil
 	}))
 
+	s.follower.Add(feed.ApplierFunc(func(_ context.Context, changes []store.Change) error {
+		s.metrics.FeedRevision.Set(float64(changes[len(changes)-1].Revision))
+		return nil
+	}))
+
 	mux := http.NewServeMux()
+	tokens := http.NewServeMux()
 	sts.New(sts.Config{
 		BaseURL: s.baseURL, TenantID: inst.TenantID, Directory: s.dir,
 		Issuer: s.issuer, Keys: s.keys, Logger: cfg.Logger, Audit: cfg.Audit,
 		Federation: &federation.Exchanger{Store: inst.Store, HTTPClient: cfg.FederationHTTPClient},
-	}).Register(mux)
+		Count:      func(grant, outcome string) { s.metrics.Tokens.WithLabelValues(grant, outcome).Inc() },
+	}).Register(tokens)
+	// The token service's patterns are registered on its own mux and
+	// mounted per prefix, so they never collide with ARM paths.
+	tokenDoor := s.metrics.Instrument("sts", tokens)
+	for _, p := range []string{"POST /{tenant}/oauth2/", "GET /{tenant}/oauth2/", "GET /{tenant}/v2.0/", "GET /{tenant}/.well-known/", "GET /{tenant}/discovery/"} {
+		mux.Handle(p, tokenDoor)
+	}
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz/live", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -52,6 +52,9 @@ type Config struct {
 	Audit *slog.Logger
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Count, when set, is told the outcome of every token request
+	// ("issued" or the OAuth error code), for metrics.
+	Count func(grant, outcome string)
 }
 
 // Service serves the token endpoints.
@@ -63,6 +66,9 @@ type Service struct {
 func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Count == nil {
+		cfg.Count = func(string, string) {}
 	}
 	return &Service{cfg: cfg}
 }
@@ -189,7 +195,8 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 		resp.ExpiresOn = claims.Expiry
 		resp.NotBefore = claims.NotBefore
 	}
-	s.cfg.Audit.Info("token issued", "grant", "client_credentials", "appid", claims.AppID, "oid", claims.ObjectID,
+	s.cfg.Count(grantKind(subj), "issued")
+	s.cfg.Audit.Info("token issued", "grant", grantKind(subj), "appid", claims.AppID, "oid", claims.ObjectID,
 		"aud", claims.Audience, "uti", claims.UTI, "exp", claims.Expiry, "acr", claims.AppIDACR)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -209,7 +216,19 @@ type tokenResponse struct {
 	AccessToken string `json:"access_token"`
 }
 
+// grantKind names how the client authenticated, for audit and metrics.
+func grantKind(s token.Subject) string {
+	switch {
+	case s.MIResourceID != "":
+		return "federated"
+	case s.ACR == token.ACRCertificate:
+		return "certificate"
+	}
+	return "secret"
+}
+
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, clientID string, e *oauthError) {
+	s.cfg.Count("client_credentials", e.code)
 	s.cfg.Audit.Info("token refused", "appid", clientID, "error", e.code, "aadsts", e.aadsts)
 	writeOAuthError(w, r, e, s.errURI())
 }
