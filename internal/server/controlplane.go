@@ -1,20 +1,106 @@
 package server
 
 import (
+	"bytes"
+	"context"
 	"net/http"
 
+	"github.com/keyless-io/keyless/internal/arm"
 	"github.com/keyless-io/keyless/internal/authz"
+	"github.com/keyless-io/keyless/internal/directoryapi"
+	"github.com/keyless-io/keyless/internal/feed"
+	"github.com/keyless-io/keyless/internal/resources"
 	"github.com/keyless-io/keyless/internal/store"
 )
 
 func builtinRoles() []store.RoleDefinition { return authz.BuiltinRoles() }
 
-// registerControlPlane mounts the ARM front door; every path the token
-// service and health endpoints do not claim is an ARM path.
-func (s *Server) registerControlPlane(mux *http.ServeMux) {
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte(`{"error":{"code":"NotFound","message":"No route for this path."}}` + "\n"))
+// registerControlPlane builds the RBAC engine and mounts the ARM front door;
+// every path the token service and health endpoints do not claim is an ARM
+// path.
+func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) error {
+	st := s.inst.Store
+	s.engine = authz.New()
+	if err := s.engine.LoadFrom(ctx, st); err != nil {
+		return err
+	}
+	s.follower.Add(feed.ApplierFunc(func(ctx context.Context, changes []store.Change) error {
+		return s.engine.ApplyChanges(ctx, st, changes)
+	}))
+	s.arm = arm.New(arm.Config{
+		Store:                    st,
+		Authenticator:            bearerAuthenticator{issuer: s.issuer, tenantID: s.inst.TenantID, dir: s.dir},
+		Authorizer:               s.engine,
+		TenantID:                 s.inst.TenantID,
+		BaseURL:                  s.baseURL,
+		Logger:                   s.cfg.Logger,
+		FederatedCredentialLimit: resources.DefaultFederatedCredentialLimit,
+		OnRequest:                s.auditARM,
 	})
+	directoryapi.Register(s.arm, directoryapi.Config{
+		Store: st, Keyring: s.inst.Keyring, Directory: s.dir, TenantID: s.inst.TenantID, WaitFor: s.follower.WaitFor,
+	})
+	mux.Handle("/", s.metrics.Instrument("arm", s.readYourWrites(s.arm)))
+	return nil
+}
+
+// auditARM records every control-plane change and every refusal, with who,
+// what, where and the outcome; plain successful reads are not audited.
+func (s *Server) auditARM(_ context.Context, rec arm.RequestRecord) {
+	if rec.Method == http.MethodGet || rec.Method == http.MethodHead {
+		if rec.Status < 400 {
+			return
+		}
+	}
+	s.cfg.Audit.Info("arm request",
+		"requestId", rec.RequestID, "correlationId", rec.CorrelationID,
+		"method", rec.Method, "route", rec.Route, "action", rec.Action, "scope", rec.Scope,
+		"oid", rec.Caller.ObjectID, "appid", rec.Caller.AppID,
+		"status", rec.Status, "error", rec.ErrorCode, "duration", rec.Duration)
+}
+
+// readYourWrites holds back the response of every write until this
+// replica's in-memory indexes (RBAC engine, directory, keys) have applied
+// everything committed so far, so a caller who creates an assignment or an
+// identity and uses it at once is never refused by stale state. Responses
+// are small ARM documents, so buffering them costs little.
+func (s *Server) readYourWrites(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		buf := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+		next.ServeHTTP(buf, r)
+		if buf.status < 400 {
+			if rev, err := s.inst.Store.Revision(r.Context()); err == nil {
+				if err := s.follower.WaitFor(r.Context(), rev); err != nil {
+					s.cfg.Logger.Warn("read-your-writes wait failed", "err", err)
+				}
+			}
+		}
+		for k, v := range buf.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(buf.status)
+		_, _ = w.Write(buf.body.Bytes())
+	})
+}
+
+type bufferedResponse struct {
+	header http.Header
+	status int
+	wrote  bool
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+func (b *bufferedResponse) WriteHeader(code int) {
+	if !b.wrote {
+		b.status, b.wrote = code, true
+	}
+}
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	b.wrote = true
+	return b.body.Write(p)
 }

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keyless-io/keyless/internal/arm"
+	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/bootstrap"
 	"github.com/keyless-io/keyless/internal/directory"
 	"github.com/keyless-io/keyless/internal/federation"
@@ -66,6 +68,8 @@ type Server struct {
 	issuer   *token.Issuer
 	follower *feed.Follower
 	metrics  *metrics.Metrics
+	engine   *authz.Engine
+	arm      *arm.Server
 	http     *http.Server
 	ready    atomic.Bool
 }
@@ -183,7 +187,9 @@ func (s *Server) build(ctx context.Context) error {
 	})
 	mux.HandleFunc("GET /healthz/ready", s.handleReady)
 	mux.HandleFunc("GET /metadata/endpoints", s.handleMetadataEndpoints)
-	s.registerControlPlane(mux)
+	if err := s.registerControlPlane(ctx, mux); err != nil {
+		return err
+	}
 	s.registerWorkloads(mux)
 
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
