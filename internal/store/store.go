@@ -33,6 +33,8 @@ type Store interface {
 	// Update runs fn in one read-write transaction. If fn returns an error
 	// (or panics) nothing it wrote is kept. It returns the revision the
 	// transaction committed as, or the current revision if fn wrote nothing.
+	// fn may run more than once (PostgreSQL retries serialization failures),
+	// so it must have no effect outside the Tx it is given.
 	Update(ctx context.Context, fn func(Tx) error) (int64, error)
 	// View runs fn in a read-only transaction with a consistent snapshot.
 	View(ctx context.Context, fn func(Tx) error) error
@@ -40,7 +42,9 @@ type Store interface {
 	// Revision is the newest committed revision.
 	Revision(ctx context.Context) (int64, error)
 	// Changes lists changes with revision > since, oldest first, at most
-	// limit of them (limit <= 0 means a backend default).
+	// limit of them (limit <= 0 means a backend default), except that a
+	// revision is never split: the rest of the last one is always included,
+	// so resuming from the last revision received misses nothing.
 	Changes(ctx context.Context, since int64, limit int) ([]Change, error)
 	// Notify returns a channel that receives a value (coalesced, never
 	// blocking the writer) whenever the revision may have advanced, by a
@@ -99,6 +103,8 @@ const (
 // IDs that ARM treats case-insensitively (resource IDs, resource group
 // names, scopes) are matched case-insensitively; the casing the caller first
 // wrote is kept and returned.
+//
+// Times are kept in UTC to the microsecond; the zero time reads back as zero.
 type Tx interface {
 	// Meta holds installation-wide singletons (tenant ID, default
 	// subscription, sealed CA key, ...). Values are opaque bytes.
@@ -136,7 +142,8 @@ type Tx interface {
 	UpdateSubscription(ctx context.Context, id string, fn func(Subscription) (Subscription, error)) error
 
 	// PutResourceGroup creates or replaces; the first-written casing of the
-	// name is kept on replace. It returns whether the group was created.
+	// name and CreatedAt are kept on replace. It returns whether the group
+	// was created.
 	PutResourceGroup(ctx context.Context, g ResourceGroup) (created bool, err error)
 	GetResourceGroup(ctx context.Context, subscriptionID, name string) (ResourceGroup, error)
 	ListResourceGroups(ctx context.Context, subscriptionID string) ([]ResourceGroup, error)
@@ -144,10 +151,14 @@ type Tx interface {
 
 	// PutResource creates or replaces a resource (generic resources and
 	// user-assigned identities alike) together with its attachment index.
-	// The first-written casing of the ID is kept on replace.
+	// The first-written casing of the ID, CreatedAt and CreatedBy are kept
+	// on replace (PutRoleDefinition and PutFederatedCredential likewise).
 	PutResource(ctx context.Context, r Resource) (created bool, err error)
 	GetResource(ctx context.Context, id string) (Resource, error)
 	ListResources(ctx context.Context, f ResourceFilter) ([]Resource, error)
+	// DeleteResource also deletes the resource's federated credentials, so
+	// that a user-assigned identity recreated under the same name starts
+	// without them.
 	DeleteResource(ctx context.Context, id string) error
 
 	PutFederatedCredential(ctx context.Context, c FederatedCredential) (created bool, err error)
@@ -160,6 +171,8 @@ type Tx interface {
 	ListRoleDefinitions(ctx context.Context) ([]RoleDefinition, error)
 	DeleteRoleDefinition(ctx context.Context, id string) error
 
+	// CreateRoleAssignment returns ErrAlreadyExists for a taken name and,
+	// as ARM does, when the principal already holds the role at the scope.
 	CreateRoleAssignment(ctx context.Context, a RoleAssignment) error
 	GetRoleAssignment(ctx context.Context, name string) (RoleAssignment, error)
 	ListRoleAssignments(ctx context.Context, f RoleAssignmentFilter) ([]RoleAssignment, error)

@@ -116,6 +116,10 @@ func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) error) (int64,
 // View runs fn in a read-only transaction with a consistent snapshot. Write
 // methods of its Tx return store.ErrReadOnly.
 func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	return s.view(ctx, func(t *tx) error { return fn(t) })
+}
+
+func (s *Store) view(ctx context.Context, fn func(*tx) error) error {
 	sqlTx, err := s.reader.BeginTx(ctx, s.d.viewTxOptions)
 	if err != nil {
 		return fmt.Errorf("store: begin view: %w", err)
@@ -144,8 +148,7 @@ func (s *Store) Changes(ctx context.Context, since int64, limit int) ([]store.Ch
 	// One read transaction so that the completion query sees the same
 	// snapshot as the page.
 	var out []store.Change
-	err := s.View(ctx, func(stx store.Tx) error {
-		t := stx.(*tx)
+	err := s.view(ctx, func(t *tx) error {
 		page, lastSeq, err := t.queryChanges(ctx, `WHERE revision > ? ORDER BY revision, seq LIMIT ?`, since, limit)
 		if err != nil {
 			return err
