@@ -1,0 +1,185 @@
+// Command armload measures the ARM control plane end to end: user-assigned
+// identity creates (PUT over HTTPS with a real bearer token, through the
+// official armmsi client) and, with -reads, GET and list latency once the
+// store holds many identities. It talks to loopback servers only.
+//
+//	armload -credentials keyless-data/admin-credentials.json -c 16 -n 20000
+//	armload -credentials ... -reads 2000 -rg bench-rg
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v3"
+)
+
+type creds struct {
+	TenantID, SubscriptionID, ClientID, ClientSecret, AuthorityHost, ResourceManagerEndpoint, ResourceManagerAudience, CACertificateFile string
+}
+
+func main() {
+	credFile := flag.String("credentials", "keyless-data/admin-credentials.json", "admin-credentials.json of the server")
+	conc := flag.Int("c", 16, "concurrent workers")
+	n := flag.Int("n", 10000, "identities to create (0: none)")
+	rg := flag.String("rg", "armload", "resource group to create them in")
+	reads := flag.Int("reads", 0, "after creating, measure this many GETs and 100-item list pages")
+	flag.Parse()
+
+	b, err := os.ReadFile(*credFile)
+	check(err)
+	var c creds
+	check(json.Unmarshal(b, &c))
+	u, err := url.Parse(c.ResourceManagerEndpoint)
+	check(err)
+	if ip := net.ParseIP(u.Hostname()); (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
+		fmt.Fprintln(os.Stderr, "armload: refusing a non-loopback server", u.Host)
+		os.Exit(2)
+	}
+	pem, err := os.ReadFile(c.CACertificateFile)
+	check(err)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: *conc * 2}
+	opts := policy.ClientOptions{Transport: &http.Client{Transport: transport}, Cloud: cloud.Configuration{
+		ActiveDirectoryAuthorityHost: c.AuthorityHost,
+		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{cloud.ResourceManager: {
+			Endpoint: c.ResourceManagerEndpoint, Audience: strings.TrimRight(c.ResourceManagerAudience, "/")}},
+	}}
+	cred, err := azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, c.ClientSecret,
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
+	check(err)
+	armOpts := &arm.ClientOptions{ClientOptions: opts}
+	ctx := context.Background()
+	groups, err := armresources.NewResourceGroupsClient(c.SubscriptionID, cred, armOpts)
+	check(err)
+	_, err = groups.CreateOrUpdate(ctx, *rg, armresources.ResourceGroup{Location: to.Ptr("westus")}, nil)
+	check(err)
+	client, err := armmsi.NewUserAssignedIdentitiesClient(c.SubscriptionID, cred, armOpts)
+	check(err)
+
+	if *n > 0 {
+		prefix := fmt.Sprintf("id-%d-", time.Now().UnixNano())
+		var next atomic.Int64
+		lat := run(*conc, func() (bool, error) {
+			i := next.Add(1)
+			if i > int64(*n) {
+				return false, nil
+			}
+			_, err := client.CreateOrUpdate(ctx, *rg, fmt.Sprintf("%s%d", prefix, i), armmsi.Identity{Location: to.Ptr("westus")}, nil)
+			return true, err
+		})
+		report("create (PUT userAssignedIdentities)", lat)
+	}
+	if *reads > 0 {
+		var names []string
+		pager := client.NewListByResourceGroupPager(*rg, nil)
+		page, err := pager.NextPage(ctx)
+		check(err)
+		for _, id := range page.Value {
+			names = append(names, *id.Name)
+		}
+		var next atomic.Int64
+		lat := run(*conc, func() (bool, error) {
+			i := next.Add(1)
+			if i > int64(*reads) {
+				return false, nil
+			}
+			_, err := client.Get(ctx, *rg, names[int(i)%len(names)], nil)
+			return true, err
+		})
+		report("get (GET userAssignedIdentities/{name})", lat)
+		next.Store(0)
+		lat = run(*conc, func() (bool, error) {
+			i := next.Add(1)
+			if i > int64(*reads/10) {
+				return false, nil
+			}
+			p := client.NewListByResourceGroupPager(*rg, nil)
+			_, err := p.NextPage(ctx)
+			return true, err
+		})
+		report("list first page (100 items, RG scope)", lat)
+	}
+}
+
+type latencies struct {
+	d       []time.Duration
+	errs    int
+	elapsed time.Duration
+}
+
+func run(conc int, op func() (bool, error)) latencies {
+	var mu sync.Mutex
+	var all latencies
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []time.Duration
+			errs := 0
+			for {
+				t := time.Now()
+				more, err := op()
+				if !more {
+					break
+				}
+				if err != nil {
+					errs++
+					if errs == 1 {
+						fmt.Fprintln(os.Stderr, "armload:", err)
+					}
+					continue
+				}
+				local = append(local, time.Since(t))
+			}
+			mu.Lock()
+			all.d = append(all.d, local...)
+			all.errs += errs
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	all.elapsed = time.Since(start)
+	return all
+}
+
+func report(what string, l latencies) {
+	slices.Sort(l.d)
+	q := func(p float64) time.Duration {
+		if len(l.d) == 0 {
+			return 0
+		}
+		return l.d[min(len(l.d)-1, int(p*float64(len(l.d))))]
+	}
+	fmt.Printf("%-42s ok=%d errors=%d  %.0f/s  p50=%s p90=%s p99=%s\n", what, len(l.d), l.errs,
+		float64(len(l.d))/l.elapsed.Seconds(), q(.50).Round(10*time.Microsecond), q(.90).Round(10*time.Microsecond), q(.99).Round(10*time.Microsecond))
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "armload:", err)
+		os.Exit(1)
+	}
+}
