@@ -20,6 +20,7 @@ func serverCommand() *cobra.Command {
 		cfg       server.Config
 		logFormat string
 		logLevel  string
+		auditLog  string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -44,6 +45,12 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 				return err
 			}
 			cfg.Logger = logger
+			audit, closeAudit, err := newAuditLogger(auditLog, logFormat)
+			if err != nil {
+				return err
+			}
+			defer closeAudit()
+			cfg.Audit = audit
 			if cfg.MasterKey == "" {
 				cfg.MasterKey = os.Getenv("KEYLESS_MASTER_KEY")
 			}
@@ -71,7 +78,26 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&auditLog, "audit-log", "", "append audit records (JSON lines) to this file; default: the log on stderr, whatever --log-level says")
 	return cmd
+}
+
+// newAuditLogger builds the audit sink. Audit records are never filtered by
+// --log-level: lowering log noise must not silence the record of who did
+// what.
+func newAuditLogger(path, format string) (*slog.Logger, func(), error) {
+	if path == "" {
+		l, err := newLogger(format, "info")
+		if err != nil {
+			return nil, nil, err
+		}
+		return l.With("log", "audit"), func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--audit-log: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(f, nil)).With("log", "audit"), func() { f.Close() }, nil
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {
