@@ -3,8 +3,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -28,11 +26,6 @@ with: eval "$(keyless env)"`,
 	root.AddCommand(serverCommand(), envCommand())
 	cli.AddCommands(root)
 	if err := root.Execute(); err != nil {
-		var exit cli.ExitError
-		if errors.As(err, &exit) {
-			os.Exit(exit.Code)
-		}
-		fmt.Fprintln(os.Stderr, "keyless:", err)
-		os.Exit(1)
+		os.Exit(cli.ReportError(os.Stderr, err))
 	}
 }

@@ -163,7 +163,10 @@ func jsonError(body []byte, err error, prefix string) *Error {
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if prefix != "" {
+			// body is only this member: its offsets would mislead.
 			field = strings.TrimSuffix(prefix+"."+field, ".")
+			return invalidContent(field, "the value of '%s' is a JSON %s but must be %s.",
+				field, typeErr.Value, jsonKind(typeErr.Type.Kind().String()))
 		}
 		line, col := position(body, typeErr.Offset)
 		return invalidContent(field, "the value of '%s' is a JSON %s but must be %s (line %d, column %d).",

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/google/uuid"
@@ -130,7 +131,7 @@ func (s *Server) deleteResourceGroup(w http.ResponseWriter, r *http.Request, c *
 		return err
 	}
 	token := operationToken{Operation: "ResourceGroupDelete", Target: name, ID: uuid.NewString()}.encode()
-	w.Header().Set("Location", s.baseURL(r)+"/subscriptions/"+sub+"/operationresults/"+token+"?api-version="+c.APIVersion)
+	w.Header().Set("Location", s.baseURL(r)+"/subscriptions/"+url.PathEscape(sub)+"/operationresults/"+token+"?api-version="+url.QueryEscape(c.APIVersion))
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }

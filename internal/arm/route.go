@@ -166,6 +166,20 @@ func matchSegments(pattern []patternSegment, path []string) (Params, bool) {
 	return p, true
 }
 
+// samePattern reports whether two patterns match the same paths
+// (parameter names aside).
+func samePattern(a, b []patternSegment) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].rest != b[i].rest || (a[i].literal == "") != (b[i].literal == "") || !strings.EqualFold(a[i].literal, b[i].literal) {
+			return false
+		}
+	}
+	return true
+}
+
 func literalCount(segs []patternSegment) int {
 	n := 0
 	for _, s := range segs {

@@ -147,7 +147,7 @@ func (s *Server) Handle(r Route) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range s.routes {
-		if strings.EqualFold(o.Pattern, r.Pattern) {
+		if samePattern(o.segments, r.segments) {
 			for _, m := range r.Methods {
 				for _, om := range o.Methods {
 					if m == om {

@@ -39,13 +39,41 @@ func decodeTags(raw json.RawMessage) (map[string]string, error) {
 	if isJSONNull(raw) {
 		return tags, nil
 	}
-	if err := decodeMember(raw, "tags", &tags); err != nil {
+	var members map[string]json.RawMessage
+	if err := decodeMember(raw, "tags", &members); err != nil {
 		return nil, err
 	}
-	if tags == nil {
-		tags = map[string]string{}
+	// Checked member by member so that the error names the tag: the JSON
+	// decoder does not report map keys in its type errors.
+	for k, v := range members {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, invalidContent("tags."+k, "the value of 'tags.%s' is a JSON %s but must be a string.", k, jsonTypeOf(v))
+		}
+		tags[k] = s
 	}
 	return tags, nil
+}
+
+// jsonTypeOf names the JSON type of a value for error messages.
+func jsonTypeOf(raw json.RawMessage) string {
+	t := trimJSON(raw)
+	if len(t) == 0 {
+		return "value"
+	}
+	switch t[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
 }
 
 func isJSONNull(raw json.RawMessage) bool {

@@ -76,9 +76,6 @@ func Render(w io.Writer, v any, format, query string) error {
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	case "yaml", "yamlc":
-		var plain any
-		b, _ := json.Marshal(doc)
-		_ = json.Unmarshal(b, &plain)
 		enc := yaml.NewEncoder(w)
 		enc.SetIndent(2)
 		if err := enc.Encode(toYAML(doc)); err != nil {
@@ -211,28 +208,43 @@ func rows(doc any) (cols []string, data [][]string) {
 	}
 	seen := map[string]bool{}
 	for _, it := range items {
-		if o, ok := it.(*orderedObject); ok {
+		switch o := it.(type) {
+		case *orderedObject:
 			for _, k := range o.keys {
-				if isScalar(o.values[k]) && !seen[k] {
+				if v := o.values[k]; v != nil && isScalar(v) && !seen[k] {
 					seen[k] = true
 					cols = append(cols, k)
 				}
 			}
+		case []any:
+			// A multiselect list ("[].[name,id]") is a row of
+			// positional columns, as az prints it.
+			for i := len(cols); i < len(o); i++ {
+				cols = append(cols, fmt.Sprintf("Column%d", i+1))
+			}
 		}
 	}
 	for _, it := range items {
-		o, ok := it.(*orderedObject)
-		if !ok {
-			data = append(data, []string{scalarString(it)})
-			continue
-		}
-		row := make([]string, len(cols))
-		for i, c := range cols {
-			if v, ok := o.values[c]; ok {
-				row[i] = scalarString(v)
+		switch o := it.(type) {
+		case *orderedObject:
+			row := make([]string, len(cols))
+			for i, c := range cols {
+				if v, ok := o.values[c]; ok && isScalar(v) {
+					row[i] = scalarString(v)
+				}
 			}
+			data = append(data, row)
+		case []any:
+			row := make([]string, len(o))
+			for i, v := range o {
+				if isScalar(v) {
+					row[i] = scalarString(v)
+				}
+			}
+			data = append(data, row)
+		default:
+			data = append(data, []string{scalarString(it)})
 		}
-		data = append(data, row)
 	}
 	return cols, data
 }
@@ -271,7 +283,14 @@ func writeTable(w io.Writer, doc any) error {
 		rules := make([]string, len(cols))
 		for i, c := range cols {
 			heads[i] = header(c)
-			rules[i] = strings.Repeat("-", max(len(heads[i]), 1))
+			// az's rule lines are as wide as the column.
+			width := len([]rune(heads[i]))
+			for _, r := range data {
+				if i < len(r) {
+					width = max(width, len([]rune(r[i])))
+				}
+			}
+			rules[i] = strings.Repeat("-", max(width, 1))
 		}
 		fmt.Fprintln(tw, strings.Join(heads, "\t"))
 		fmt.Fprintln(tw, strings.Join(rules, "\t"))

@@ -22,7 +22,9 @@ type ResourceSpec struct {
 	Tags map[string]string
 	// Members are the other top-level members (properties, sku, kind, plan,
 	// managedBy, extendedLocation, ...), kept verbatim. On PATCH a JSON null
-	// removes a member and objects are merged (RFC 7396).
+	// removes a member and objects are merged (RFC 7396). Members this
+	// package handles itself (id, name, type, location, identity, tags,
+	// systemData, etag) are ignored here: pass them in their own fields.
 	Members map[string]json.RawMessage
 	// Identity is nil when the document has no identity member.
 	Identity *IdentitySpec
@@ -128,6 +130,10 @@ func parseResourceRef(id string) (resourceRef, error) {
 		!strings.EqualFold(segs[4], "providers") {
 		return bad()
 	}
+	// The fixed segments take ARM's canonical casing (the by-parts SDK
+	// operations send "resourcegroups", Azure answers "resourceGroups");
+	// names keep the caller's.
+	segs[0], segs[2], segs[4] = "subscriptions", "resourceGroups", "providers"
 	ref := resourceRef{
 		id:             "/" + strings.Join(segs, "/"),
 		subscriptionID: segs[1],

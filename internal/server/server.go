@@ -72,6 +72,8 @@ type Server struct {
 	arm      *arm.Server
 	http     *http.Server
 	ready    atomic.Bool
+	// onShutdown run when the drain starts (long-lived streams end).
+	onShutdown []func()
 }
 
 // New listens, opens the installation and builds the replica. The listener
@@ -213,6 +215,9 @@ func (s *Server) build(ctx context.Context) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	for _, fn := range s.onShutdown {
+		s.http.RegisterOnShutdown(fn)
 	}
 	return nil
 }
