@@ -28,7 +28,9 @@ keyless run obtains a launch grant for the resource (you need write permission
 on it), serves the App Service managed-identity endpoint on a random loopback
 port, and starts the command with IDENTITY_ENDPOINT and IDENTITY_HEADER set
 (and MSI_ENDPOINT, MSI_SECRET, IDENTITY_SERVER_THUMBPRINT and IMDS_ENDPOINT
-removed). Unchanged Azure SDK programs then get tokens for the resource's
+removed, as are the operator's own credentials: AZURE_CLIENT_ID,
+AZURE_CLIENT_SECRET, AZURE_TENANT_ID, AZURE_CLIENT_CERTIFICATE_*,
+AZURE_FEDERATED_TOKEN_FILE, KEYLESS_CREDENTIALS and the like). Unchanged Azure SDK programs then get tokens for the resource's
 system-assigned identity, or a user-assigned one attached to it, with
 ManagedIdentityCredential or DefaultAzureCredential.
 
