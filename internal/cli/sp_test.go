@@ -1,0 +1,106 @@
+package cli_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+func TestServicePrincipalCommands(t *testing.T) {
+	e := startCLI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	var created struct{ AppID, DisplayName, ObjectID, Tenant, Password string }
+	if err := json.Unmarshal([]byte(e.ok("sp", "create", "--name", "ci-deployer", "-o", "json")), &created); err != nil {
+		t.Fatal(err)
+	}
+	if created.DisplayName != "ci-deployer" || created.Tenant != e.env.Creds.TenantID || !strings.HasPrefix(created.Password, "kls~") || created.ObjectID == "" {
+		t.Fatalf("sp create printed %+v", created)
+	}
+	// The printed secret works with the official credential at once.
+	if _, err := e.env.SecretCredential(t, created.AppID, created.Password).GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com//.default"}}); err != nil {
+		t.Fatal(err)
+	}
+	// show lists the credential by hint, never the secret.
+	show := e.ok("sp", "show", "--id", created.ObjectID)
+	if strings.Contains(show, created.Password) || !strings.Contains(show, `"type": "Password"`) {
+		t.Fatalf("sp show: %s", show)
+	}
+	if !strings.Contains(e.ok("sp", "list", "--query", "[].displayName", "-o", "tsv"), "ci-deployer") {
+		t.Fatal("sp list lacks the new principal")
+	}
+
+	// A certificate principal: the file must hold the public part only.
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "job"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	cert, _ := x509.ParseCertificate(der)
+	dir := t.TempDir()
+	certFile := filepath.Join(dir, "job.crt")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	withKey := filepath.Join(dir, "job-with-key.pem")
+	os.WriteFile(withKey, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})...), 0o600)
+
+	e.fails("keyless: "+withKey+": pki: the file holds a private key; give the public certificate only", "sp", "create", "--name", "bad", "--cert-file", withKey)
+	var certSP struct{ AppID, Password string }
+	json.Unmarshal([]byte(e.ok("sp", "create", "--name", "job", "--cert-file", certFile)), &certSP)
+	if certSP.Password != "" {
+		t.Fatal("a certificate principal got a password")
+	}
+	cred, err := azidentity.NewClientCertificateCredential(e.env.Creds.TenantID, certSP.AppID, []*x509.Certificate{cert}, key,
+		&azidentity.ClientCertificateCredentialOptions{ClientOptions: e.env.ClientOptions(), DisableInstanceDiscovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"api://job/.default"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A reset adds a secret; delete revokes at once.
+	var reset struct{ Password string }
+	json.Unmarshal([]byte(e.ok("sp", "credential", "reset", "--id", created.ObjectID)), &reset)
+	if reset.Password == "" || reset.Password == created.Password {
+		t.Fatal("credential reset printed no new secret")
+	}
+	e.ok("sp", "delete", "--id", created.ObjectID)
+	_, err = e.env.SecretCredential(t, created.AppID, reset.Password).GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"api://after-delete/.default"}})
+	if err == nil || !strings.Contains(err.Error(), "AADSTS700016") {
+		t.Fatalf("deleted principal still gets tokens: %v", err)
+	}
+	e.fails("keyless: (PrincipalNotFound) Service principal '"+created.ObjectID+"' does not exist in the directory.", "sp", "show", "--id", created.ObjectID)
+}
+
+func TestKeysRotate(t *testing.T) {
+	e := startCLI(t)
+	var out struct{ Kid string }
+	if err := json.Unmarshal([]byte(e.ok("keys", "rotate")), &out); err != nil || out.Kid == "" {
+		t.Fatalf("keys rotate: %v %+v", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	at, err := e.env.AdminCredential(t).GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"api://after-rotate/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.ParseSigned(at.Token, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil || tok.Headers[0].KeyID != out.Kid {
+		t.Fatalf("new tokens are not signed by the rotated key %s", out.Kid)
+	}
+}
