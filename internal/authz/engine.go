@@ -1,8 +1,9 @@
 // Package authz owns the RBAC decision: given a principal, an action and a
 // scope, is it allowed, and why. It holds role definitions, role assignments
-// and group memberships in memory, indexed so that a check costs a few map
-// lookups per ancestor of the scope whatever the number of assignments in
-// the system, and it keeps that index current from the store's change feed.
+// and group memberships in memory, indexed so that a check costs one map
+// lookup plus a few probes of small sorted arrays per ancestor of the scope,
+// whatever the number of assignments in the system, and it keeps that index
+// current from the store's change feed.
 //
 // It decides as ARM does (reference §11.4): case-insensitive wildcard
 // action patterns, notActions that subtract only within their own permission
@@ -17,11 +18,12 @@
 package authz
 
 import (
+	"cmp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unique"
 
 	"github.com/keyless-io/keyless/internal/store"
 )
@@ -30,15 +32,19 @@ import (
 //
 // Reads (Allowed, AllowedData, Explain, Permissions, CanGrant) take a read
 // lock and never allocate on the Allowed path; writes take the write lock
-// for the few map updates they need. Load builds a complete new index
-// without holding the lock and swaps it in, so a bulk load at startup or a
-// full resync never stalls authorization checks.
+// for the few updates they need. A read-write lock rather than
+// copy-on-write snapshots because a million assignments make copying any
+// shared map on each write too slow, and checks hold the lock for well
+// under a microsecond. Load builds a complete new index without holding the
+// lock and swaps it in, so a bulk load at startup or a full resync never
+// stalls authorization checks.
 type Engine struct {
 	mu  sync.RWMutex
 	idx *index
 
 	// Change-feed following (follow.go).
 	following atomic.Bool
+	loaded    atomic.Bool // the follower's first load is in
 	applied   atomic.Int64
 	revMu     sync.Mutex
 	advanced  chan struct{} // closed and replaced whenever applied moves
@@ -65,6 +71,7 @@ type index struct {
 	// the transitive closure of the groups it belongs to.
 	principals  map[string]*principalState
 	assignments map[string]*assignment // canonical assignment name
+	scopes      map[string]*scopeEntry // canonical scope
 	members     map[string][]string    // group -> direct members
 	parents     map[string][]string    // member -> groups it is directly in
 }
@@ -125,26 +132,60 @@ func (r *compiledRole) allows(action string, data bool) bool {
 type assignment struct {
 	name        string // as stored
 	principalID string // canonical; shared with the principal's map key
-	scope       string // canonical, interned
-	rawScope    string // as written, interned; for Explain
+	scope       *scopeEntry
 	role        *roleSlot
+}
+
+// scopeEntry is one scope that assignments sit on, shared by all of them: a
+// million assignments typically use tens of thousands of scopes.
+// Reference-counted so that churn does not leak entries.
+type scopeEntry struct {
+	canonical string
+	raw       string // as first written, for Explain
+	hash      uint64 // scopeHash(canonical)
+	depth     int32
+	refs      int32
 }
 
 type principalState struct {
 	id string
-	// byScope holds the principal's own assignments by canonical scope.
-	byScope map[string][]*assignment
-	// depthMask has bit d set when some key of byScope may have depth d, so
-	// a check skips the lookups at ancestor depths where the principal holds
-	// nothing (most principals hold assignments at one or two depths). A
-	// stale set bit only costs a lookup; a missing one would deny wrongly,
-	// so bits are cleared only when the mask is recomputed exactly.
+	// grants are the principal's own assignments sorted by the hash of
+	// their canonical scope: one compact array per principal, probed with
+	// the precomputed hash of each ancestor of the scope being checked.
+	// It is smaller than a map per principal and costs fewer cache misses,
+	// which is what a check at a million assignments is made of.
+	grants []grant
+	// depthMask has bit d set when some grant may sit at depth d, so a
+	// check skips the ancestor depths where the principal holds nothing
+	// (most hold assignments at one or two depths). A stale set bit only
+	// costs a probe; a missing one would deny wrongly, so bits are cleared
+	// only when the mask is recomputed exactly.
 	depthMask uint64
-	count     int
 	// groups is the transitive closure of the groups containing this
-	// principal, itself excluded, sorted. Stored as IDs rather than pointers
-	// because group states are created and dropped independently.
-	groups []string
+	// principal, itself excluded. A group's state is kept for as long as
+	// the group has members, and only a group with members can be in a
+	// closure, so these pointers never go stale.
+	groups []*principalState
+}
+
+type grant struct {
+	scopeHash uint64
+	a         *assignment
+}
+
+// search returns the index of the first grant with this scope hash, or
+// len(grants). Hand-written: sort.Search would take a closure.
+func (ps *principalState) search(h uint64) int {
+	lo, hi := 0, len(ps.grants)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if ps.grants[m].scopeHash < h {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 func newIndex(sizeHint int) *index {
@@ -152,6 +193,7 @@ func newIndex(sizeHint int) *index {
 		roles:       make(map[string]*roleSlot, len(builtinRoles)),
 		principals:  make(map[string]*principalState, sizeHint/8),
 		assignments: make(map[string]*assignment, sizeHint),
+		scopes:      make(map[string]*scopeEntry),
 		members:     make(map[string][]string),
 		parents:     make(map[string][]string),
 	}
@@ -172,7 +214,13 @@ func (e *Engine) Load(roles []store.RoleDefinition, assignments []store.RoleAssi
 		idx.putRole(r)
 	}
 	for i := range assignments {
-		idx.putAssignment(&assignments[i])
+		idx.appendAssignment(&assignments[i])
+	}
+	for _, ps := range idx.principals {
+		if cap(ps.grants) > len(ps.grants)+len(ps.grants)/4 {
+			ps.grants = append(make([]grant, 0, len(ps.grants)), ps.grants...) // drop append's slack
+		}
+		slices.SortFunc(ps.grants, func(a, b grant) int { return cmp.Compare(a.scopeHash, b.scopeHash) })
 	}
 	for g, ms := range groupMembers {
 		idx.setEdges(lowerKey(g), ms)
@@ -269,74 +317,103 @@ func (e *Engine) AllowedData(principalID, dataAction, scope string) bool {
 }
 
 func (e *Engine) allowed(principalID, action, scope string, data bool) bool {
-	// Canonical forms go into stack buffers; map lookups keyed by
-	// string(bytes) do not allocate.
+	// Canonical forms go into stack buffers; the principal lookup keyed by
+	// string(bytes) does not allocate.
 	var pbuf [64]byte
 	var sbuf [maxScopeOnStack]byte
+	var path scopePath
 	p := appendLower(pbuf[:0], principalID)
-	s := appendScope(sbuf[:0], scope)
+	s := path.parse(sbuf[:0], scope)
 
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	idx := e.idx
-	ps := idx.principals[string(p)]
+	ps := e.idx.principals[string(p)]
 	if ps == nil {
 		return false
 	}
-	if ps.allows(s, action, data) {
+	if ps.allows(s, &path, action, data) {
 		return true
 	}
-	for _, g := range ps.groups {
-		if gs := idx.principals[g]; gs != nil && gs.allows(s, action, data) {
+	for _, gs := range ps.groups {
+		if gs.allows(s, &path, action, data) {
 			return true
 		}
 	}
 	return false
 }
 
-// allows walks the ancestors of the canonical scope s, root first, and
-// checks the principal's own assignments at each.
-func (ps *principalState) allows(s []byte, action string, data bool) bool {
-	if ps.count == 0 {
+// allows walks the ancestors of the scope, root first, and checks the
+// principal's own assignments at each depth where it has any.
+func (ps *principalState) allows(s []byte, path *scopePath, action string, data bool) bool {
+	if len(ps.grants) == 0 {
 		return false
 	}
-	for end, depth := 1, 0; ; depth++ {
-		if ps.depthMask&depthBit(depth) != 0 {
-			for _, a := range ps.byScope[string(s[:end])] {
-				if r := a.role.role; r != nil && r.allows(action, data) {
-					return true
-				}
+	for depth := 0; depth < path.n; depth++ {
+		if ps.depthMask&depthBit(depth) != 0 &&
+			ps.allowsAt(s[:path.ends[depth]], path.hashes[depth], action, data) {
+			return true
+		}
+	}
+	if path.overflow {
+		end, h := int(path.ends[path.n-1]), path.hashes[path.n-1]
+		for depth := path.n; end < len(s); depth++ {
+			next := nextAncestorEnd(s, end)
+			h = mixSegment(h, s[segmentStart(s, end):next])
+			end = next
+			if ps.depthMask&depthBit(depth) != 0 && ps.allowsAt(s[:end], h, action, data) {
+				return true
 			}
 		}
-		if end == len(s) {
-			return false
-		}
-		end = nextAncestorEnd(s, end)
 	}
+	return false
+}
+
+func (ps *principalState) allowsAt(scope []byte, h uint64, action string, data bool) bool {
+	for i := ps.search(h); i < len(ps.grants) && ps.grants[i].scopeHash == h; i++ {
+		a := ps.grants[i].a
+		if a.scope.canonical != string(scope) {
+			continue // hash collision
+		}
+		if r := a.role.role; r != nil && r.allows(action, data) {
+			return true
+		}
+	}
+	return false
 }
 
 // eachApplicable calls fn for every assignment that applies to the
-// principal at the canonical scope: its own and its groups', at the scope
-// and above. Not for the hot path.
+// principal at the scope: its own and its groups', at the scope and above.
+// Not for the hot path.
 func (idx *index) eachApplicable(principalID, scope string, fn func(*assignment)) {
 	ps := idx.principals[principalID]
 	if ps == nil {
 		return
 	}
-	states := []*principalState{ps}
-	for _, g := range ps.groups {
-		if gs := idx.principals[g]; gs != nil {
-			states = append(states, gs)
-		}
+	var path scopePath
+	s := path.parse(nil, scope)
+	type ancestor struct {
+		scope string
+		hash  uint64
 	}
-	s := []byte(scope)
-	for _, st := range states {
-		for end := 1; ; end = nextAncestorEnd(s, end) {
-			for _, a := range st.byScope[string(s[:end])] {
-				fn(a)
-			}
-			if end == len(s) {
-				break
+	var ancestors []ancestor
+	for end, depth, h := 1, 0, scopeHashRoot; ; depth++ {
+		if depth < path.n {
+			h = path.hashes[depth]
+		} else {
+			h = scopeHash(string(s[:end])) // past maxIndexedDepth
+		}
+		ancestors = append(ancestors, ancestor{string(s[:end]), h})
+		if end == len(s) {
+			break
+		}
+		end = nextAncestorEnd(s, end)
+	}
+	for _, st := range append([]*principalState{ps}, ps.groups...) {
+		for _, anc := range ancestors {
+			for i := st.search(anc.hash); i < len(st.grants) && st.grants[i].scopeHash == anc.hash; i++ {
+				if a := st.grants[i].a; a.scope.canonical == anc.scope {
+					fn(a)
+				}
 			}
 		}
 	}
@@ -371,36 +448,70 @@ func (idx *index) deleteRole(id string) {
 	}
 }
 
-// intern shares the bytes of scopes that many assignments repeat (a
-// million assignments typically sit on tens of thousands of scopes).
-func intern(s string) string { return unique.Make(s).Value() }
+// internScope returns the entry of the scope, creating it, and counts one
+// more reference. Canonicalising into a stack buffer and looking it up
+// allocates nothing for a scope already known, which is most of them during
+// a bulk load.
+func (idx *index) internScope(raw string) *scopeEntry {
+	var buf [maxScopeOnStack]byte
+	var path scopePath
+	s := path.parse(buf[:0], raw)
+	if e := idx.scopes[string(s)]; e != nil {
+		e.refs++
+		return e
+	}
+	canonical := string(s)
+	if canonical == raw {
+		raw = canonical
+	}
+	e := &scopeEntry{canonical: canonical, raw: raw, hash: scopeHash(canonical), depth: int32(scopeDepth(canonical)), refs: 1}
+	idx.scopes[canonical] = e
+	return e
+}
 
-func (idx *index) putAssignment(a *store.RoleAssignment) {
+func (idx *index) releaseScope(e *scopeEntry) {
+	if e.refs--; e.refs == 0 {
+		delete(idx.scopes, e.canonical)
+	}
+}
+
+// state returns the principal's state, creating it.
+func (idx *index) state(id string) *principalState {
+	ps := idx.principals[id]
+	if ps == nil {
+		ps = &principalState{id: id}
+		idx.principals[id] = ps
+	}
+	return ps
+}
+
+// newAssignment indexes everything about a but its place in the
+// principal's grants.
+func (idx *index) newAssignment(a *store.RoleAssignment) (*principalState, *assignment) {
 	name := lowerKey(a.Name)
 	if old := idx.assignments[name]; old != nil {
 		idx.removeAssignment(name, old)
 	}
-	pid := lowerKey(a.PrincipalID)
-	ps := idx.principals[pid]
-	if ps == nil {
-		ps = &principalState{id: pid}
-		idx.principals[pid] = ps
-	}
-	if ps.byScope == nil {
-		ps.byScope = make(map[string][]*assignment, 1)
-	}
-	scope := intern(NormalizeScope(a.Scope))
-	raw := scope
-	if a.Scope != scope {
-		raw = intern(a.Scope)
-	}
+	ps := idx.state(lowerKey(a.PrincipalID))
+	scope := idx.internScope(a.Scope)
 	role := idx.slot(roleKey(a.RoleDefinitionID))
 	role.refs++
-	asg := &assignment{name: a.Name, principalID: ps.id, scope: scope, rawScope: raw, role: role}
-	ps.byScope[scope] = append(ps.byScope[scope], asg)
-	ps.depthMask |= depthBit(scopeDepth(scope))
-	ps.count++
+	asg := &assignment{name: a.Name, principalID: ps.id, scope: scope, role: role}
+	ps.depthMask |= depthBit(int(scope.depth))
 	idx.assignments[name] = asg
+	return ps, asg
+}
+
+// appendAssignment is the bulk-load form: grants are sorted once at the end.
+func (idx *index) appendAssignment(a *store.RoleAssignment) {
+	ps, asg := idx.newAssignment(a)
+	ps.grants = append(ps.grants, grant{asg.scope.hash, asg})
+}
+
+func (idx *index) putAssignment(a *store.RoleAssignment) {
+	ps, asg := idx.newAssignment(a)
+	h := asg.scope.hash
+	ps.grants = slices.Insert(ps.grants, ps.search(h), grant{h, asg})
 }
 
 func (idx *index) deleteAssignment(name string) {
@@ -419,32 +530,29 @@ func (idx *index) removeAssignment(key string, a *assignment) {
 	if ps == nil {
 		return
 	}
-	list := ps.byScope[a.scope]
-	if i := slices.Index(list, a); i >= 0 {
-		// Copy rather than shrink in place: a reader never sees the slice
-		// change under it (writers hold the lock, but keep it simple to
-		// reason about).
-		list = slices.Delete(slices.Clone(list), i, i+1)
-		ps.count--
-	}
-	if len(list) == 0 {
-		delete(ps.byScope, a.scope)
-		// Recomputing is linear in the principal's scopes; skip it for
-		// principals with very many and keep the (conservative) mask.
-		if len(ps.byScope) <= 32 {
-			ps.depthMask = 0
-			for s := range ps.byScope {
-				ps.depthMask |= depthBit(scopeDepth(s))
-			}
+	idx.releaseScope(a.scope)
+	h := a.scope.hash
+	for i := ps.search(h); i < len(ps.grants) && ps.grants[i].scopeHash == h; i++ {
+		if ps.grants[i].a == a {
+			ps.grants = slices.Delete(ps.grants, i, i+1)
+			break
 		}
-	} else {
-		ps.byScope[a.scope] = list
+	}
+	// Recomputing the mask is linear in the principal's grants; skip it for
+	// principals with very many and keep the (conservative) mask.
+	if len(ps.grants) <= 64 {
+		ps.depthMask = 0
+		for _, g := range ps.grants {
+			ps.depthMask |= depthBit(int(g.a.scope.depth))
+		}
 	}
 	idx.dropIfEmpty(ps)
 }
 
+// dropIfEmpty forgets a principal that holds nothing, belongs to no group
+// and, being a group, has no members (see principalState.groups).
 func (idx *index) dropIfEmpty(ps *principalState) {
-	if ps.count == 0 && len(ps.groups) == 0 {
+	if len(ps.grants) == 0 && len(ps.groups) == 0 && len(idx.members[ps.id]) == 0 {
 		delete(idx.principals, ps.id)
 	}
 }
@@ -507,6 +615,9 @@ func (idx *index) setGroupMembers(group string, members []string) {
 	for p := range affected {
 		idx.recomputeClosure(p)
 	}
+	if gs := idx.principals[group]; gs != nil {
+		idx.dropIfEmpty(gs)
+	}
 }
 
 // descendants adds m and everything below it (members, their members, ...)
@@ -527,7 +638,7 @@ func (idx *index) descendants(m string, into map[string]bool) {
 // recomputeClosure sets the groups of p to everything reachable upwards
 // through parents. A visited set makes cycles terminate.
 func (idx *index) recomputeClosure(p string) {
-	var groups []string
+	var groups []*principalState
 	seen := map[string]bool{p: true}
 	queue := append([]string(nil), idx.parents[p]...)
 	for len(queue) > 0 {
@@ -537,20 +648,18 @@ func (idx *index) recomputeClosure(p string) {
 			continue
 		}
 		seen[g] = true
-		groups = append(groups, g)
+		groups = append(groups, idx.state(g))
 		queue = append(queue, idx.parents[g]...)
 	}
-	slices.Sort(groups)
-	ps := idx.principals[p]
-	if ps == nil {
-		if len(groups) == 0 {
-			return
+	slices.SortFunc(groups, func(a, b *principalState) int { return strings.Compare(a.id, b.id) })
+	if len(groups) == 0 {
+		if ps := idx.principals[p]; ps != nil {
+			ps.groups = nil
+			idx.dropIfEmpty(ps)
 		}
-		ps = &principalState{id: p}
-		idx.principals[p] = ps
+		return
 	}
-	ps.groups = groups
-	idx.dropIfEmpty(ps)
+	idx.state(p).groups = groups
 }
 
 func (idx *index) removePrincipal(p string) {
@@ -560,10 +669,8 @@ func (idx *index) removePrincipal(p string) {
 		idx.setGroupMembers(g, rest)
 	}
 	if ps := idx.principals[p]; ps != nil {
-		for _, list := range ps.byScope {
-			for _, a := range slices.Clone(list) {
-				idx.removeAssignment(lowerKey(a.name), a)
-			}
+		for _, g := range slices.Clone(ps.grants) {
+			idx.removeAssignment(lowerKey(g.a.name), g.a)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -313,6 +314,9 @@ func TestIncrementalUpdates(t *testing.T) {
 	if _, ok := e.idx.roles[custom]; ok {
 		t.Error("the slot of a deleted role without assignments is kept")
 	}
+	if n := len(e.idx.scopes); n != 0 {
+		t.Errorf("%d scope entries left without assignments", n)
+	}
 }
 
 func TestGroups(t *testing.T) {
@@ -430,4 +434,102 @@ func TestNormalizeScope(t *testing.T) {
 	if !IsAncestorOrSelf("/Subscriptions/A", "/subscriptions/a/resourceGroups/x") || IsAncestorOrSelf("/subscriptions/a", "/subscriptions/ab") {
 		t.Error("IsAncestorOrSelf")
 	}
+}
+
+func TestScopePathAgreesWithScopeHash(t *testing.T) {
+	// parse (the hot path) and NormalizeScope/scopeHash (the index) must
+	// agree on every prefix, or assignments would silently stop applying.
+	deep := subA
+	for i := 0; i < 2*maxIndexedDepth; i++ {
+		deep += fmt.Sprintf("/Seg%d", i)
+	}
+	for _, scope := range []string{"", "/", "//", "/a", "a/", "/Subscriptions/A//resourceGroups/RG/", slot, deep} {
+		var p scopePath
+		s := p.parse(nil, scope)
+		if got, want := string(s), NormalizeScope(scope); got != want {
+			t.Errorf("parse(%q) = %q, NormalizeScope = %q", scope, got, want)
+		}
+		for i := 0; i < p.n; i++ {
+			prefix := string(s[:p.ends[i]])
+			if scopeDepth(prefix) != i {
+				t.Errorf("%q: prefix %d is %q, of depth %d", scope, i, prefix, scopeDepth(prefix))
+			}
+			if p.hashes[i] != scopeHash(prefix) {
+				t.Errorf("%q: hash of prefix %q differs", scope, prefix)
+			}
+		}
+		if p.overflow != (scope == deep) {
+			t.Errorf("%q: overflow = %v", scope, p.overflow)
+		}
+	}
+}
+
+func TestDeepScopes(t *testing.T) {
+	// Beyond maxIndexedDepth the walk continues by scanning.
+	scope := func(depth int) string {
+		s := rg1
+		for i := 0; scopeDepth(NormalizeScope(s)) < depth; i++ {
+			s += fmt.Sprintf("/Level%d", i)
+		}
+		return s
+	}
+	e := New()
+	e.PutAssignment(store.RoleAssignment{Name: "deep", PrincipalID: "p", RoleDefinitionID: RoleReader, Scope: scope(maxIndexedDepth + 10)})
+	e.PutAssignment(store.RoleAssignment{Name: "deeper", PrincipalID: "q", RoleDefinitionID: RoleReader, Scope: scope(70)})
+	tests := []struct {
+		name      string
+		principal string
+		depth     int
+		want      bool
+	}{
+		{"at the deep assignment", "p", maxIndexedDepth + 10, true},
+		{"below it", "p", maxIndexedDepth + 30, true},
+		{"above it", "p", maxIndexedDepth + 9, false},
+		{"past the depth mask's last bit", "q", 70, true},
+		{"past the last bit, above", "q", 66, false},
+		{"past the last bit, below", "q", 80, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := e.Allowed(tc.principal, actionVMRead, scope(tc.depth)); got != tc.want {
+				t.Errorf("Allowed at depth %d = %v, want %v", tc.depth, got, tc.want)
+			}
+			if got := e.Explain(tc.principal, actionVMRead, scope(tc.depth)).Allowed; got != tc.want {
+				t.Errorf("Explain at depth %d = %v, want %v", tc.depth, got, tc.want)
+			}
+		})
+	}
+	long := scope(maxIndexedDepth + 30)
+	if n := testing.AllocsPerRun(100, func() { e.Allowed("p", actionVMRead, long) }); n != 0 {
+		t.Errorf("a check past maxIndexedDepth allocates %v times", n)
+	}
+}
+
+func FuzzScopePath(f *testing.F) {
+	f.Add("/subscriptions/A//resourceGroups/RG/")
+	f.Add("")
+	f.Add("///")
+	f.Add(slot + "/providers/Microsoft.Authorization/roleAssignments/x")
+	f.Fuzz(func(t *testing.T, scope string) {
+		var p scopePath
+		s := string(p.parse(nil, scope))
+		var segs []string
+		for _, seg := range strings.Split(scope, "/") {
+			if seg != "" {
+				segs = append(segs, string(appendLower(nil, seg)))
+			}
+		}
+		if want := "/" + strings.Join(segs, "/"); s != want {
+			t.Fatalf("parse(%q) = %q, want %q", scope, s, want)
+		}
+		if NormalizeScope(scope) != s || NormalizeScope(s) != s {
+			t.Fatalf("NormalizeScope disagrees with parse on %q", scope)
+		}
+		for i := 0; i < p.n; i++ {
+			prefix := s[:p.ends[i]]
+			if scopeDepth(prefix) != i || p.hashes[i] != scopeHash(prefix) || !scopeCovers(prefix, s) {
+				t.Fatalf("%q: prefix %d %q is inconsistent", scope, i, prefix)
+			}
+		}
+	})
 }

@@ -91,7 +91,7 @@ func (e *Engine) explain(principalID, action, scope string, data bool) Decision 
 			AssignmentName:   a.name,
 			PrincipalID:      a.principalID,
 			RoleDefinitionID: a.role.id,
-			Scope:            a.rawScope,
+			Scope:            a.scope.raw,
 		}
 		r := a.role.role
 		if r == nil {
@@ -133,7 +133,7 @@ func (idx *index) applicable(principalID, scope string) []*assignment {
 	var out []*assignment
 	idx.eachApplicable(principalID, scope, func(a *assignment) { out = append(out, a) })
 	slices.SortFunc(out, func(a, b *assignment) int {
-		if c := scopeDepth(a.scope) - scopeDepth(b.scope); c != 0 {
+		if c := int(a.scope.depth - b.scope.depth); c != 0 {
 			return c
 		}
 		return strings.Compare(a.name, b.name)

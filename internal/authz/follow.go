@@ -277,6 +277,7 @@ func (e *Engine) setApplied(rev int64, reset bool) {
 		return
 	}
 	e.applied.Store(rev)
+	e.loaded.Store(true)
 	close(e.advanced)
 	e.advanced = make(chan struct{})
 }
@@ -284,14 +285,15 @@ func (e *Engine) setApplied(rev int64, reset bool) {
 // WaitFor returns once the engine has applied revision rev, so that a
 // handler can make its own write visible to authorization before it
 // answers (read-your-writes). It asks the follower to catch up at once
-// rather than at its next tick. Without a running Follow it waits until ctx
-// ends.
+// rather than at its next tick. Until the follower's first load has
+// completed it waits whatever rev is, so WaitFor(ctx, 0) is "wait until
+// ready". Without a running Follow it waits until ctx ends.
 func (e *Engine) WaitFor(ctx context.Context, rev int64) error {
 	for {
 		e.revMu.Lock()
 		ch := e.advanced
 		e.revMu.Unlock()
-		if e.applied.Load() >= rev {
+		if e.loaded.Load() && e.applied.Load() >= rev {
 			return nil
 		}
 		select {

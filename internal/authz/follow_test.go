@@ -221,8 +221,8 @@ func TestWaitForWithoutFollower(t *testing.T) {
 	if err := e.WaitFor(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("WaitFor = %v, want deadline exceeded", err)
 	}
-	if err := e.WaitFor(ctx, 0); err != nil {
-		t.Errorf("WaitFor(0) = %v", err)
+	if err := e.WaitFor(ctx, 0); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitFor(0) before any load = %v, want deadline exceeded", err)
 	}
 }
 

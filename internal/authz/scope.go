@@ -1,6 +1,9 @@
 package authz
 
-import "strings"
+import (
+	"hash/maphash"
+	"strings"
+)
 
 // Scopes are compared in one canonical form: ASCII lower-case (ARM IDs are
 // case-insensitive, so `resourcegroups` == `resourceGroups`, and SQLite's
@@ -26,7 +29,8 @@ func NormalizeScope(scope string) string {
 	if isNormalScope(scope) {
 		return scope
 	}
-	return string(appendScope(make([]byte, 0, len(scope)+1), scope))
+	var p scopePath
+	return string(p.parse(make([]byte, 0, len(scope)+1), scope))
 }
 
 func isNormalScope(s string) bool {
@@ -45,21 +49,110 @@ func isNormalScope(s string) bool {
 	return true
 }
 
-// appendScope appends the canonical form of scope to dst.
-func appendScope(dst []byte, scope string) []byte {
-	start := len(dst)
-	dst = append(dst, '/')
-	for i := 0; i < len(scope); i++ {
-		c := scope[i]
-		if c == '/' && dst[len(dst)-1] == '/' {
-			continue
+// maxIndexedDepth is how many ancestor ends scopePath records; deeper
+// scopes (far beyond anything ARM produces) are walked by scanning.
+const maxIndexedDepth = 24
+
+// scopePath is a scope in canonical form together with the ends of its
+// ancestor prefixes, root first: for "/subscriptions/s/resourcegroups/g"
+// the prefixes "/", "/subscriptions", "/subscriptions/s", ... and the scope
+// itself. Parsing once lets a check walk the ancestors for the principal
+// and each of its groups without rescanning.
+//
+// The canonical bytes are returned by parse rather than stored in the
+// struct: storing a slice of the caller's stack buffer through a pointer
+// would make the buffer escape to the heap.
+type scopePath struct {
+	ends     [maxIndexedDepth]int32
+	hashes   [maxIndexedDepth]uint64 // scopeHash of each prefix
+	n        int                     // recorded ends; ends[i] is the end of the depth-i prefix
+	overflow bool                    // deeper than maxIndexedDepth: walk on by scanning
+}
+
+// parse canonicalises scope into buf (or a new buffer if buf is too small)
+// in one pass, lower-casing and dropping empty segments as it copies.
+func (p *scopePath) parse(buf []byte, scope string) []byte {
+	if cap(buf) < len(scope)+1 {
+		buf = make([]byte, 0, len(scope)+1)
+	}
+	b := buf[:len(scope)+1]
+	b[0] = '/'
+	p.ends[0], p.n, p.overflow = 1, 1, false
+	w := 1
+	for r := 0; r < len(scope); r++ {
+		c := scope[r]
+		if c == '/' {
+			if b[w-1] == '/' {
+				continue // empty segment
+			}
+			p.record(w)
+		} else if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
 		}
-		dst = append(dst, lowerASCII(c))
+		b[w] = c
+		w++
 	}
-	if len(dst)-start > 1 && dst[len(dst)-1] == '/' {
-		dst = dst[:len(dst)-1]
+	if w > 1 && b[w-1] == '/' {
+		w-- // trailing slash; its prefix is already recorded
+	} else if w > 1 {
+		p.record(w)
 	}
-	return dst
+	b = b[:w]
+	p.hashes[0] = scopeHashRoot
+	for i := 1; i < p.n; i++ {
+		p.hashes[i] = mixSegment(p.hashes[i-1], b[segmentStart(b, int(p.ends[i-1])):p.ends[i]])
+	}
+	return b
+}
+
+// segmentStart is where the segment after the prefix s[:end] begins.
+func segmentStart(s []byte, end int) int {
+	if end == 1 {
+		return 1 // after the root's '/'
+	}
+	return end + 1
+}
+
+// Scopes are indexed by a hash built segment by segment, so that a check
+// gets the hash of every ancestor of its scope in one pass and then probes
+// each principal's sorted grants with an integer, touching the scope
+// strings only to confirm a hit. The seed is per process: hashes are never
+// stored outside memory, and an attacker cannot aim collisions at it (which
+// would only cost time anyway, since hits are confirmed).
+var scopeSeed = maphash.MakeSeed()
+
+const (
+	scopeHashRoot uint64 = 0x6a09e667f3bcc908
+	scopeHashMul  uint64 = 0x9e3779b97f4a7c15 // odd: the mix is a bijection
+)
+
+func mixSegment(h uint64, segment []byte) uint64 {
+	return (h ^ maphash.Bytes(scopeSeed, segment)) * scopeHashMul
+}
+
+// scopeHash is the hash parse gives the canonical scope s.
+func scopeHash(s string) uint64 {
+	h := scopeHashRoot
+	for start := 1; start < len(s); {
+		end := strings.IndexByte(s[start:], '/')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += start
+		}
+		h = (h ^ maphash.String(scopeSeed, s[start:end])) * scopeHashMul
+		start = end + 1
+	}
+	return h
+}
+
+func (p *scopePath) record(end int) {
+	if p.n == len(p.ends) {
+		p.overflow = true
+		return
+	}
+	p.ends[p.n] = int32(end)
+	p.n++
 }
 
 // IsAncestorOrSelf reports whether an assignment at ancestor applies at

@@ -95,18 +95,10 @@ func (f *Follower) CatchUp(ctx context.Context) error {
 		if len(changes) == 0 {
 			return nil
 		}
-		// Apply whole revisions only: a batch boundary may split one.
+		// The store never splits a revision across pages (store.Store
+		// contract), so every page ends on a whole revision, however many
+		// changes one revision holds.
 		last := changes[len(changes)-1].Revision
-		if len(changes) == batchSize {
-			cut := len(changes)
-			for cut > 0 && changes[cut-1].Revision == last {
-				cut--
-			}
-			if cut > 0 {
-				changes = changes[:cut]
-				last = changes[cut-1].Revision
-			}
-		}
 		for _, a := range f.appliers {
 			if err := a.Apply(ctx, changes); err != nil {
 				return err

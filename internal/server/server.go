@@ -320,3 +320,12 @@ func (s *Server) Installation() *bootstrap.Installation { return s.inst }
 
 // WaitFor returns once this replica's indexes reflect revision rev.
 func (s *Server) WaitFor(ctx context.Context, rev int64) error { return s.follower.WaitFor(ctx, rev) }
+
+// ListenURL is the https URL of this replica's own listener, which differs
+// from BaseURL when replicas share a public URL.
+func (s *Server) ListenURL() string {
+	return "https://" + s.ln.Addr().String()
+}
+
+// Engine is the replica's RBAC engine (tests measure replication with it).
+func (s *Server) Engine() *authz.Engine { return s.engine }

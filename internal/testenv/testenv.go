@@ -49,6 +49,8 @@ type Options struct {
 	Verbose bool
 	// FederationHTTPClient is how the server reaches external issuers.
 	FederationHTTPClient *http.Client
+	// PublicURL makes replicas of one installation share an issuer.
+	PublicURL string
 }
 
 // Start runs a server until the test ends.
@@ -65,13 +67,13 @@ func Start(t testing.TB, opts Options) *Env {
 	srv, err := server.New(ctx, server.Config{
 		DataDir: opts.DataDir, Listen: "127.0.0.1:0", StoreDSN: opts.StoreDSN, MasterKey: opts.MasterKey,
 		TokenLifetime: opts.TokenLifetime, ShutdownTimeout: 5 * time.Second, Logger: logger,
-		FederationHTTPClient: opts.FederationHTTPClient,
+		FederationHTTPClient: opts.FederationHTTPClient, PublicURL: opts.PublicURL,
 	})
 	if err != nil {
 		cancel()
 		t.Fatalf("start server: %v", err)
 	}
-	e := &Env{URL: srv.BaseURL(), DataDir: opts.DataDir, Server: srv, stop: cancel, done: make(chan error, 1)}
+	e := &Env{URL: srv.ListenURL(), DataDir: opts.DataDir, Server: srv, stop: cancel, done: make(chan error, 1)}
 	go func() { e.done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { e.Stop(t) })
 

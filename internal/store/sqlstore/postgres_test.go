@@ -1,85 +1,16 @@
 package sqlstore_test
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for schema setup
-
 	"github.com/keyless-io/keyless/internal/store"
+	"github.com/keyless-io/keyless/internal/store/pgtest"
 	"github.com/keyless-io/keyless/internal/store/sqlstore"
 	"github.com/keyless-io/keyless/internal/store/storetest"
 )
-
-const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-// postgresDSN returns a DSN whose search_path is a fresh schema, dropped at
-// cleanup. Without a reachable PostgreSQL the test is skipped, or fails
-// when CI=true: CI must exercise this backend.
-func postgresDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv("KEYLESS_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = defaultPostgresDSN
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(tb.Context(), 5*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("PostgreSQL unreachable (KEYLESS_TEST_POSTGRES): %v", err)
-		}
-		tb.Skipf("PostgreSQL unreachable, skipping; set KEYLESS_TEST_POSTGRES to a reachable database: %v", err)
-	}
-	schema := "keyless_test_" + randomHex(tb)
-	if _, err := admin.ExecContext(tb.Context(), `CREATE SCHEMA `+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		// tb.Context is already cancelled when cleanups run.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	return withSearchPath(tb, dsn, schema)
-}
-
-// withSearchPath sets search_path in a URL or keyword/value DSN.
-func withSearchPath(tb testing.TB, dsn, schema string) string {
-	if !strings.Contains(dsn, "://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatalf("KEYLESS_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func randomHex(tb testing.TB) string {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		tb.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
 
 // openPostgresAt opens a store on dsn, closed at cleanup.
 func openPostgresAt(tb testing.TB, dsn string) *sqlstore.Store {
@@ -95,7 +26,7 @@ func openPostgresAt(tb testing.TB, dsn string) *sqlstore.Store {
 // openPostgres opens a store in a fresh schema.
 func openPostgres(tb testing.TB) *sqlstore.Store {
 	tb.Helper()
-	return openPostgresAt(tb, postgresDSN(tb))
+	return openPostgresAt(tb, pgtest.DSN(tb))
 }
 
 func TestPostgresConformance(t *testing.T) {
@@ -103,7 +34,7 @@ func TestPostgresConformance(t *testing.T) {
 }
 
 func TestPostgresReplicasFollowEachOther(t *testing.T) {
-	dsn := postgresDSN(t)
+	dsn := pgtest.DSN(t)
 	a, b := openPostgresAt(t, dsn), openPostgresAt(t, dsn)
 	ctx := t.Context()
 	for _, tc := range []struct {
@@ -141,7 +72,7 @@ func TestPostgresReplicasFollowEachOther(t *testing.T) {
 
 func TestPostgresReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	ctx := t.Context()
-	dsn := postgresDSN(t)
+	dsn := pgtest.DSN(t)
 	s, err := sqlstore.OpenPostgres(ctx, dsn)
 	if err != nil {
 		t.Fatalf("first open: %v", err)
@@ -166,7 +97,7 @@ func TestPostgresReopenKeepsDataAndMigratesOnce(t *testing.T) {
 }
 
 func TestPostgresReplicasStartingTogetherMigrateOnce(t *testing.T) {
-	dsn := postgresDSN(t)
+	dsn := pgtest.DSN(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	for range 3 {
@@ -188,7 +119,7 @@ func TestPostgresReplicasStartingTogetherMigrateOnce(t *testing.T) {
 }
 
 func TestPostgresRefusesAMissingSchema(t *testing.T) {
-	dsn := withSearchPath(t, postgresDSN(t), "keyless_absent_"+randomHex(t))
+	dsn := pgtest.WithSearchPath(t, pgtest.DSN(t), "keyless_absent_"+pgtest.RandomHex(t))
 	s, err := sqlstore.OpenPostgres(t.Context(), dsn)
 	if err == nil {
 		s.Close()
