@@ -4,7 +4,7 @@
 // store holds many identities. It talks to loopback servers only.
 //
 //	armload -credentials keyless-data/admin-credentials.json -c 16 -n 20000
-//	armload -credentials ... -reads 2000 -rg bench-rg
+//	armload -credentials ... -n 0 -reads 20000 -lists 2000 -rg bench-rg -server-pid $(pgrep -f "keyless server")
 package main
 
 import (
@@ -42,8 +42,11 @@ func main() {
 	conc := flag.Int("c", 16, "concurrent workers")
 	n := flag.Int("n", 10000, "identities to create (0: none)")
 	rg := flag.String("rg", "armload", "resource group to create them in")
-	reads := flag.Int("reads", 0, "after creating, measure this many GETs and 100-item list pages")
+	reads := flag.Int("reads", 0, "after creating, measure this many GETs")
+	lists := flag.Int("lists", 0, "after creating, measure this many first pages of the group's list (100 items)")
+	serverPID := flag.Int("server-pid", 0, "report the server's CPU time per operation (Linux /proc)")
 	flag.Parse()
+	cpu := func() float64 { return processCPU(*serverPID) }
 
 	b, err := os.ReadFile(*credFile)
 	check(err)
@@ -78,6 +81,7 @@ func main() {
 	check(err)
 
 	if *n > 0 {
+		c0 := cpu()
 		prefix := fmt.Sprintf("id-%d-", time.Now().UnixNano())
 		var next atomic.Int64
 		lat := run(*conc, func() (bool, error) {
@@ -88,9 +92,9 @@ func main() {
 			_, err := client.CreateOrUpdate(ctx, *rg, fmt.Sprintf("%s%d", prefix, i), armmsi.Identity{Location: to.Ptr("westus")}, nil)
 			return true, err
 		})
-		report("create (PUT userAssignedIdentities)", lat)
+		report("create (PUT userAssignedIdentities)", lat, cpu()-c0)
 	}
-	if *reads > 0 {
+	if *reads > 0 || *lists > 0 {
 		var names []string
 		pager := client.NewListByResourceGroupPager(*rg, nil)
 		page, err := pager.NextPage(ctx)
@@ -99,26 +103,32 @@ func main() {
 			names = append(names, *id.Name)
 		}
 		var next atomic.Int64
-		lat := run(*conc, func() (bool, error) {
-			i := next.Add(1)
-			if i > int64(*reads) {
-				return false, nil
-			}
-			_, err := client.Get(ctx, *rg, names[int(i)%len(names)], nil)
-			return true, err
-		})
-		report("get (GET userAssignedIdentities/{name})", lat)
-		next.Store(0)
-		lat = run(*conc, func() (bool, error) {
-			i := next.Add(1)
-			if i > int64(*reads/10) {
-				return false, nil
-			}
-			p := client.NewListByResourceGroupPager(*rg, nil)
-			_, err := p.NextPage(ctx)
-			return true, err
-		})
-		report("list first page (100 items, RG scope)", lat)
+		if *reads > 0 {
+			c0 := cpu()
+			lat := run(*conc, func() (bool, error) {
+				i := next.Add(1)
+				if i > int64(*reads) {
+					return false, nil
+				}
+				_, err := client.Get(ctx, *rg, names[int(i)%len(names)], nil)
+				return true, err
+			})
+			report("get (GET userAssignedIdentities/{name})", lat, cpu()-c0)
+		}
+		if *lists > 0 {
+			next.Store(0)
+			c0 := cpu()
+			lat := run(*conc, func() (bool, error) {
+				i := next.Add(1)
+				if i > int64(*lists) {
+					return false, nil
+				}
+				p := client.NewListByResourceGroupPager(*rg, nil)
+				_, err := p.NextPage(ctx)
+				return true, err
+			})
+			report("list first page (100 items, RG scope)", lat, cpu()-c0)
+		}
 	}
 }
 
@@ -165,7 +175,24 @@ func run(conc int, op func() (bool, error)) latencies {
 	return all
 }
 
-func report(what string, l latencies) {
+// processCPU is the user+system CPU seconds of a process (0 without one).
+func processCPU(pid int) float64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	var utime, stime float64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return (utime + stime) / 100 // USER_HZ
+}
+
+func report(what string, l latencies, serverCPU float64) {
 	slices.Sort(l.d)
 	q := func(p float64) time.Duration {
 		if len(l.d) == 0 {
@@ -173,8 +200,12 @@ func report(what string, l latencies) {
 		}
 		return l.d[min(len(l.d)-1, int(p*float64(len(l.d))))]
 	}
-	fmt.Printf("%-42s ok=%d errors=%d  %.0f/s  p50=%s p90=%s p99=%s\n", what, len(l.d), l.errs,
+	fmt.Printf("%-42s ok=%d errors=%d  %.0f/s  p50=%s p90=%s p99=%s", what, len(l.d), l.errs,
 		float64(len(l.d))/l.elapsed.Seconds(), q(.50).Round(10*time.Microsecond), q(.90).Round(10*time.Microsecond), q(.99).Round(10*time.Microsecond))
+	if serverCPU > 0 && len(l.d) > 0 {
+		fmt.Printf("  server %.2f cores, %.2f ms CPU/op", serverCPU/l.elapsed.Seconds(), serverCPU*1000/float64(len(l.d)))
+	}
+	fmt.Println()
 }
 
 func check(err error) {

@@ -46,6 +46,9 @@ type Config struct {
 	// user-assigned identity; 0 means unlimited (the wiring passes
 	// resources.DefaultFederatedCredentialLimit, Azure's 20).
 	FederatedCredentialLimit int
+	// Principal, when set, serves principal lookups for resource views
+	// from an in-memory index (see resources.Config.Principal).
+	Principal func(objectID string) (store.Principal, bool)
 	// OnRequest, when set, is called after every request (for the audit
 	// log: every change and every denial is recorded).
 	OnRequest func(ctx context.Context, rec RequestRecord)
@@ -91,6 +94,7 @@ func New(cfg Config) *Server {
 			Store:                    cfg.Store,
 			TenantID:                 cfg.TenantID,
 			FederatedCredentialLimit: cfg.FederatedCredentialLimit,
+			Principal:                cfg.Principal,
 		}),
 		authn:     cfg.Authenticator,
 		authz:     cfg.Authorizer,
@@ -321,7 +325,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Route: c.routeName(), Action: c.Action, Scope: c.Scope, Caller: c.Caller,
 		Status: rw.status, ErrorCode: c.errorCode, Duration: time.Since(start),
 	}
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "arm request",
+	s.log.LogAttrs(r.Context(), slog.LevelDebug, "arm request",
 		slog.String("requestId", rec.RequestID), slog.String("method", rec.Method), slog.String("path", rec.Path),
 		slog.String("route", rec.Route), slog.Int("status", rec.Status), slog.String("errorCode", rec.ErrorCode),
 		slog.String("caller", rec.Caller.ObjectID), slog.Duration("duration", rec.Duration))

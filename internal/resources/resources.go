@@ -565,7 +565,7 @@ func (s *Service) GetSystemAssignedIdentity(ctx context.Context, resourceID stri
 func (s *Service) view(ctx context.Context, tx store.Tx, r store.Resource) (ResourceView, error) {
 	v := ResourceView{Resource: r}
 	if r.PrincipalID != "" {
-		p, err := tx.GetPrincipal(ctx, r.PrincipalID)
+		p, err := s.getPrincipal(ctx, tx, r.PrincipalID)
 		switch {
 		case err == nil:
 			v.Principal = &p
@@ -580,7 +580,7 @@ func (s *Service) view(ctx context.Context, tx store.Tx, r store.Resource) (Reso
 			return v, err
 		}
 		if err == nil && u.PrincipalID != "" {
-			p, err := tx.GetPrincipal(ctx, u.PrincipalID)
+			p, err := s.getPrincipal(ctx, tx, u.PrincipalID)
 			if err != nil && !isNotFound(err) {
 				return v, err
 			}
@@ -589,6 +589,17 @@ func (s *Service) view(ctx context.Context, tx store.Tx, r store.Resource) (Reso
 		v.UserAssigned = append(v.UserAssigned, a)
 	}
 	return v, nil
+}
+
+// getPrincipal reads a principal from the in-memory index when there is
+// one, else from the transaction.
+func (s *Service) getPrincipal(ctx context.Context, tx store.Tx, objectID string) (store.Principal, error) {
+	if s.principal != nil {
+		if p, ok := s.principal(objectID); ok {
+			return p, nil
+		}
+	}
+	return tx.GetPrincipal(ctx, objectID)
 }
 
 // ResourceQuery selects resources for a list.

@@ -37,6 +37,10 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 		Logger:                   s.cfg.Logger,
 		FederatedCredentialLimit: resources.DefaultFederatedCredentialLimit,
 		OnRequest:                s.auditARM,
+		Principal: func(objectID string) (store.Principal, bool) {
+			e, ok := s.dir.ByObjectID(objectID)
+			return e.Principal, ok
+		},
 	})
 	directoryapi.Register(s.arm, directoryapi.Config{
 		Store: st, Keyring: s.inst.Keyring, Directory: s.dir, TenantID: s.inst.TenantID, WaitFor: s.follower.WaitFor,
