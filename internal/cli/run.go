@@ -18,6 +18,8 @@ func runCommand() *cobra.Command {
 	var (
 		resourceID string
 		ttl        time.Duration
+		rate       float64
+		burst      int
 	)
 	cmd := &cobra.Command{
 		Use:   "run --resource ID [--] COMMAND [ARG...]",
@@ -57,6 +59,8 @@ grant is revoked when the command exits.`,
 				Audience:   conn.Profile.ResourceManagerAudience,
 				ResourceID: resourceID,
 				GrantTTL:   ttl,
+				Rate:       rate,
+				Burst:      burst,
 			}, launcher.Process{Args: args, Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()})
 			if err != nil {
 				return err
@@ -71,5 +75,7 @@ grant is revoked when the command exits.`,
 	cmd.Flags().SetInterspersed(false)
 	cmd.Flags().StringVar(&resourceID, "resource", "", "ID of the resource to run as")
 	cmd.Flags().DurationVar(&ttl, "grant-ttl", 0, "lifetime of each launch grant (default 12h); the launcher renews it while the command runs")
+	cmd.Flags().Float64Var(&rate, "rate-limit", launcher.DefaultRate, "token requests per second the command may make before 429 (negative: unlimited)")
+	cmd.Flags().IntVar(&burst, "rate-burst", 0, "burst of requests allowed above the rate (default 40)")
 	return cmd
 }
