@@ -255,11 +255,7 @@ func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request, c *Call)
 	if err != nil {
 		return err
 	}
-	if existed {
-		w.WriteHeader(http.StatusOK)
-	} else {
-		w.WriteHeader(http.StatusNoContent)
-	}
+	writeDeleted(w, existed)
 	return nil
 }
 

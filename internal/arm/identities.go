@@ -134,11 +134,7 @@ func (s *Server) deleteUserAssignedIdentity(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	if existed {
-		w.WriteHeader(http.StatusOK)
-	} else {
-		w.WriteHeader(http.StatusNoContent)
-	}
+	writeDeleted(w, existed)
 	return nil
 }
 
@@ -236,11 +232,7 @@ func (s *Server) deleteFederatedCredential(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	if existed {
-		w.WriteHeader(http.StatusOK)
-	} else {
-		w.WriteHeader(http.StatusNoContent)
-	}
+	writeDeleted(w, existed)
 	return nil
 }
 
