@@ -23,7 +23,7 @@ var armAudiences = map[string]bool{
 // bearerAuthenticator verifies the bearer token of an ARM call: one issued
 // by this installation, for an ARM audience, for this tenant, in date.
 type bearerAuthenticator struct {
-	issuer   *token.Issuer
+	issuer   *token.VerifyCache
 	tenantID string
 	dir      *directory.Directory
 }

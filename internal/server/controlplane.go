@@ -12,6 +12,7 @@ import (
 	"github.com/keyless-io/keyless/internal/rbacapi"
 	"github.com/keyless-io/keyless/internal/resources"
 	"github.com/keyless-io/keyless/internal/store"
+	"github.com/keyless-io/keyless/internal/token"
 )
 
 func builtinRoles() []store.RoleDefinition { return authz.BuiltinRoles() }
@@ -30,7 +31,7 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 	}))
 	s.arm = arm.New(arm.Config{
 		Store:                    st,
-		Authenticator:            bearerAuthenticator{issuer: s.issuer, tenantID: s.inst.TenantID, dir: s.dir},
+		Authenticator:            bearerAuthenticator{issuer: &token.VerifyCache{Issuer: s.issuer}, tenantID: s.inst.TenantID, dir: s.dir},
 		Authorizer:               s.engine,
 		TenantID:                 s.inst.TenantID,
 		BaseURL:                  s.baseURL,

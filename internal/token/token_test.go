@@ -139,3 +139,34 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func TestVerifyCacheRechecksTimeOnEveryHit(t *testing.T) {
+	now := time.Now()
+	is, _, _ := newIssuer(t, func() time.Time { return now })
+	raw, _, _ := is.Mint(Subject{Audience: "a", ObjectID: "o", AppID: "a", ACR: ACRSecret})
+	vc := &VerifyCache{Issuer: is}
+	for i := range 2 {
+		if _, err := vc.Verify(raw); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if _, err := vc.Verify(raw[:len(raw)-4] + "AAAA"); !errors.Is(err, ErrSignature) {
+		t.Fatalf("tampered token: %v", err)
+	}
+	now = now.Add(2 * time.Hour)
+	if _, err := vc.Verify(raw); !errors.Is(err, ErrExpired) {
+		t.Fatalf("cached token past exp: %v", err)
+	}
+}
+
+func BenchmarkVerifyCached(b *testing.B) {
+	is, _, _ := newIssuer(b, nil)
+	raw, _, _ := is.Mint(Subject{Audience: "https://management.azure.com/", ObjectID: "o", AppID: "a", ACR: ACRSecret})
+	vc := &VerifyCache{Issuer: is}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := vc.Verify(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

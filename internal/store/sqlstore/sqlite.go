@@ -76,7 +76,8 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if err := reader.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open sqlite %s: %w", abs, err), reader.Close(), writer.Close())
 	}
-	return &Store{d: sqliteDialect, writer: writer, reader: reader}, nil
+	return &Store{d: sqliteDialect, writer: writer, reader: reader,
+		writerStmts: newStmtCache(writer), readerStmts: newStmtCache(reader)}, nil
 }
 
 // sqliteDSN builds a modernc.org/sqlite URI DSN; the path is escaped so

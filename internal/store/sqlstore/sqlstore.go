@@ -45,6 +45,9 @@ type Store struct {
 	writer *sql.DB
 	// reader runs View, Revision and Changes.
 	reader *sql.DB
+	// writerStmts and readerStmts cache prepared statements per pool
+	// (SQLite only; nil caches are no-ops).
+	writerStmts, readerStmts *stmtCache
 
 	hub hub
 
@@ -93,7 +96,7 @@ func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) error) (int64,
 	if err := sqlTx.QueryRowContext(ctx, s.d.lockRevision).Scan(&current); err != nil {
 		return 0, fmt.Errorf("store: lock revision: %w", mapErr(err))
 	}
-	t := newTx(s.d, sqlTx, false)
+	t := newTx(s.d, sqlTx, false, s.writerStmts)
 	if err := fn(t); err != nil {
 		return 0, err
 	}
@@ -125,7 +128,7 @@ func (s *Store) view(ctx context.Context, fn func(*tx) error) error {
 		return fmt.Errorf("store: begin view: %w", err)
 	}
 	defer func() { _ = sqlTx.Rollback() }()
-	return fn(newTx(s.d, sqlTx, true))
+	return fn(newTx(s.d, sqlTx, true, s.readerStmts))
 }
 
 // Revision is the newest committed revision.
@@ -200,10 +203,14 @@ func (s *Store) Close() error {
 			s.listener.stop()
 		}
 		s.hub.close()
+		s.writerStmts.close()
+		s.readerStmts.close()
 		err := s.reader.Close()
 		if s.writer != s.reader {
 			err = errors.Join(err, s.writer.Close())
 		}
+		s.writerStmts.wait()
+		s.readerStmts.wait()
 		if err != nil {
 			s.closeErr = fmt.Errorf("store: close %s: %w", s.d.name, err)
 		}

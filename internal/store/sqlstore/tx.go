@@ -17,6 +17,8 @@ type tx struct {
 	d        *dialect
 	sqlTx    *sql.Tx
 	readOnly bool
+	// stmts caches prepared statements of this transaction's pool.
+	stmts *stmtCache
 
 	// pending is the change feed entries of this transaction, one per
 	// (kind, key), written with the revision bump at commit.
@@ -31,8 +33,8 @@ type changeKey struct {
 
 var _ store.Tx = (*tx)(nil)
 
-func newTx(d *dialect, sqlTx *sql.Tx, readOnly bool) *tx {
-	return &tx{d: d, sqlTx: sqlTx, readOnly: readOnly}
+func newTx(d *dialect, sqlTx *sql.Tx, readOnly bool, stmts *stmtCache) *tx {
+	return &tx{d: d, sqlTx: sqlTx, readOnly: readOnly, stmts: stmts}
 }
 
 // writable guards every write method.
@@ -115,17 +117,31 @@ func (t *tx) queryChanges(ctx context.Context, where string, args ...any) ([]sto
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := t.sqlTx.ExecContext(ctx, t.d.rebind(query), args...)
+	query = t.d.rebind(query)
+	if st := t.stmts.get(ctx, query); st != nil {
+		res, err := t.sqlTx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		return res, mapErr(err)
+	}
+	res, err := t.sqlTx.ExecContext(ctx, query, args...)
 	return res, mapErr(err)
 }
 
 func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := t.sqlTx.QueryContext(ctx, t.d.rebind(query), args...)
+	query = t.d.rebind(query)
+	if st := t.stmts.get(ctx, query); st != nil {
+		rows, err := t.sqlTx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		return rows, mapErr(err)
+	}
+	rows, err := t.sqlTx.QueryContext(ctx, query, args...)
 	return rows, mapErr(err)
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.sqlTx.QueryRowContext(ctx, t.d.rebind(query), args...)
+	query = t.d.rebind(query)
+	if st := t.stmts.get(ctx, query); st != nil {
+		return t.sqlTx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.sqlTx.QueryRowContext(ctx, query, args...)
 }
 
 // exists reports whether query returns a row.
