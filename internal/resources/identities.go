@@ -142,6 +142,12 @@ func (s *Service) PutUserAssignedIdentity(ctx context.Context, actor string, spe
 				return err
 			}
 			r.PrincipalID = p.ObjectID
+			if _, err := tx.PutResource(ctx, r); err != nil {
+				return err
+			}
+			// The principal was made just now: no need to read it back.
+			view = ResourceView{Resource: r, Principal: &p}
+			return nil
 		default:
 			return err
 		}

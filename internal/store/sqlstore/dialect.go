@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -32,8 +31,9 @@ type dialect struct {
 	// timeValue encodes a non-zero UTC time, already cut to microseconds,
 	// for a time column.
 	timeValue func(time.Time) any
-	// afterBump runs inside the transaction that committed revision rev.
-	afterBump func(ctx context.Context, tx *sql.Tx, rev int64) error
+	// notifyChannel is where a commit announces its revision to other
+	// replicas (PostgreSQL NOTIFY); empty for none.
+	notifyChannel string
 	// retryable reports whether Update should run its function again.
 	retryable func(error) bool
 }
@@ -48,7 +48,6 @@ var sqliteDialect = &dialect{
 	lockRevision:  `SELECT value FROM revision`,
 	viewTxOptions: &sql.TxOptions{ReadOnly: true},
 	timeValue:     func(t time.Time) any { return t.Format(sqliteTimeLayout) },
-	afterBump:     func(context.Context, *sql.Tx, int64) error { return nil },
 	retryable:     func(error) bool { return false },
 }
 
@@ -63,11 +62,7 @@ var postgresDialect = &dialect{
 	lockRevision:  `SELECT value FROM revision FOR UPDATE`,
 	viewTxOptions: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	timeValue:     func(t time.Time) any { return t },
-	afterBump: func(ctx context.Context, tx *sql.Tx, rev int64) error {
-		// Delivered to listeners only when the transaction commits.
-		_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, changesChannel, strconv.FormatInt(rev, 10))
-		return err
-	},
+	notifyChannel: changesChannel,
 	retryable: func(err error) bool {
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) {

@@ -105,7 +105,7 @@ func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) error) (int64,
 		// so that a write that forgot to record itself could not persist.
 		return current, nil
 	}
-	rev, err := t.commitChanges(ctx)
+	rev, err := t.commitChanges(ctx, current)
 	if err != nil {
 		return 0, err
 	}

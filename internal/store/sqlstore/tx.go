@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,34 +65,59 @@ func (t *tx) record(kind store.Kind, key string, op store.Op) {
 // bound-parameter limits.
 const changesPerInsert = 500
 
-// commitChanges bumps the revision once and writes the pending changes with
-// it. The caller commits.
-func (t *tx) commitChanges(ctx context.Context) (int64, error) {
-	var rev int64
-	if err := t.queryRow(ctx, `UPDATE revision SET value = value + 1 RETURNING value`).Scan(&rev); err != nil {
-		return 0, fmt.Errorf("store: bump revision: %w", mapErr(err))
-	}
-	at := time.Now()
-	for start := 0; start < len(t.pending); start += changesPerInsert {
-		batch := t.pending[start:min(start+changesPerInsert, len(t.pending))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO changes (revision, seq, kind, key, op, at) VALUES `)
-		args := make([]any, 0, 6*len(batch))
-		for i, c := range batch {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?)")
-			args = append(args, rev, start+i+1, string(c.Kind), c.Key, string(c.Op), t.d.ts(at))
-		}
-		if _, err := t.exec(ctx, q.String(), args...); err != nil {
+// commitChanges bumps the revision once, from current to current+1, and
+// writes the pending changes with it. The caller commits.
+func (t *tx) commitChanges(ctx context.Context, current int64) (int64, error) {
+	rev, at := current+1, time.Now()
+	// Batches past the first go in statements of their own; the first goes
+	// with the bump.
+	for start := changesPerInsert; start < len(t.pending); start += changesPerInsert {
+		values, args := t.changeRows(rev, start, at)
+		if _, err := t.exec(ctx, `INSERT INTO changes (revision, seq, kind, key, op, at) VALUES `+values, args...); err != nil {
 			return 0, fmt.Errorf("store: record changes of revision %d: %w", rev, err)
 		}
 	}
-	if err := t.d.afterBump(ctx, t.sqlTx, rev); err != nil {
-		return 0, fmt.Errorf("store: announce revision %d: %w", rev, mapErr(err))
+	values, args := t.changeRows(rev, 0, at)
+	if t.d.notifyChannel == "" {
+		if _, err := t.exec(ctx, `UPDATE revision SET value = ? WHERE value = ?`, rev, current); err != nil {
+			return 0, fmt.Errorf("store: bump revision: %w", err)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO changes (revision, seq, kind, key, op, at) VALUES `+values, args...); err != nil {
+			return 0, fmt.Errorf("store: record changes of revision %d: %w", rev, err)
+		}
+		return rev, nil
+	}
+	// PostgreSQL: the revision row has been locked since the transaction
+	// began, so the bump, the change rows and the notification (delivered
+	// at commit) are one statement — one round trip under the lock instead
+	// of three. A data-modifying CTE runs whether or not it is read; the
+	// notification's CTE is read so that it runs once. No row back means
+	// the revision moved under the lock, which cannot happen.
+	q := `WITH bump AS (UPDATE revision SET value = ? WHERE value = ? RETURNING value), ` +
+		`added AS (INSERT INTO changes (revision, seq, kind, key, op, at) VALUES ` + values + `), ` +
+		`announced AS (SELECT pg_notify(?, ?)) SELECT bump.value FROM bump, announced`
+	args = append(append([]any{rev, current}, args...), t.d.notifyChannel, strconv.FormatInt(rev, 10))
+	var got int64
+	if err := t.queryRow(ctx, q, args...).Scan(&got); err != nil {
+		return 0, fmt.Errorf("store: commit revision %d: %w", rev, mapErr(err))
 	}
 	return rev, nil
+}
+
+// changeRows renders one batch of pending changes, from index start, as
+// VALUES rows and their arguments.
+func (t *tx) changeRows(rev int64, start int, at time.Time) (string, []any) {
+	batch := t.pending[start:min(start+changesPerInsert, len(t.pending))]
+	var q strings.Builder
+	args := make([]any, 0, 6*len(batch))
+	for i, c := range batch {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?)")
+		args = append(args, rev, start+i+1, string(c.Kind), c.Key, string(c.Op), t.d.ts(at))
+	}
+	return q.String(), args
 }
 
 // queryChanges lists changes matching where (a WHERE ... ORDER BY clause)
