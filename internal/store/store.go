@@ -64,7 +64,12 @@ type Change struct {
 	Revision int64
 	Kind     Kind
 	// Key identifies the entity within its kind, normalised as the store
-	// keys it (lower-case IDs where ARM is case-insensitive).
+	// keys it (lower-case IDs where ARM is case-insensitive). Indexes that
+	// follow the feed rely on these forms:
+	//   principal: object ID; credential: "principalID/credentialID";
+	//   groupMember: "groupID/memberID"; resource: lower-case resource ID;
+	//   roleAssignment: assignment name; roleDefinition: role GUID;
+	//   signingKey: kid.
 	Key string
 	Op  Op
 	At  time.Time
