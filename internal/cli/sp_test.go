@@ -104,3 +104,22 @@ func TestKeysRotate(t *testing.T) {
 		t.Fatalf("new tokens are not signed by the rotated key %s", out.Kid)
 	}
 }
+
+func TestSubscriptionCommands(t *testing.T) {
+	e := startCLI(t)
+	var created struct{ Alias, SubscriptionID, DisplayName, ProvisioningState string }
+	if err := json.Unmarshal([]byte(e.ok("subscription", "create", "--name", "Team A")), &created); err != nil {
+		t.Fatal(err)
+	}
+	if created.Alias != "team-a" || created.DisplayName != "Team A" || created.ProvisioningState != "Succeeded" || created.SubscriptionID == e.env.Creds.SubscriptionID {
+		t.Fatalf("subscription create printed %+v", created)
+	}
+	if got := strings.TrimSpace(e.ok("subscription", "show", "--id", created.SubscriptionID, "--query", "displayName", "-o", "tsv")); got != "Team A" {
+		t.Fatalf("subscription show: %q", got)
+	}
+	if got := strings.Fields(e.ok("subscription", "list", "--query", "[].subscriptionId", "-o", "tsv")); len(got) != 2 {
+		t.Fatalf("subscription list: %v", got)
+	}
+	// Resource groups can be made in it at once.
+	e.ok("group", "create", "-n", "rg-a", "-l", "westus", "--subscription", created.SubscriptionID)
+}

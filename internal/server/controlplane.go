@@ -12,6 +12,7 @@ import (
 	"github.com/keyless-io/keyless/internal/rbacapi"
 	"github.com/keyless-io/keyless/internal/resources"
 	"github.com/keyless-io/keyless/internal/store"
+	"github.com/keyless-io/keyless/internal/subscriptionapi"
 	"github.com/keyless-io/keyless/internal/token"
 )
 
@@ -46,6 +47,7 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 	directoryapi.Register(s.arm, directoryapi.Config{
 		Store: st, Keyring: s.inst.Keyring, Directory: s.dir, TenantID: s.inst.TenantID, WaitFor: s.follower.WaitFor,
 	})
+	subscriptionapi.Register(s.arm, st)
 	rbacapi.Register(s.arm, rbacapi.Config{
 		Store: st, Engine: s.engine, TenantID: s.inst.TenantID, BaseURL: s.baseURL,
 		// checkAccess verifies the token a downstream service was handed
