@@ -37,7 +37,7 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 		TenantID:                 s.inst.TenantID,
 		BaseURL:                  s.baseURL,
 		Logger:                   s.cfg.Logger,
-		FederatedCredentialLimit: resources.DefaultFederatedCredentialLimit,
+		FederatedCredentialLimit: ficLimit(s.cfg.FederatedCredentialLimit),
 		OnRequest:                s.auditARM,
 		Principal: func(objectID string) (store.Principal, bool) {
 			e, ok := s.dir.ByObjectID(objectID)
@@ -59,6 +59,18 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 	})
 	mux.Handle("/", s.metrics.Instrument("arm", s.readYourWrites(s.arm)))
 	return nil
+}
+
+// ficLimit maps the flag (0 = Azure's default, negative = none) to the
+// front door's setting (0 = none).
+func ficLimit(flag int) int {
+	switch {
+	case flag == 0:
+		return resources.DefaultFederatedCredentialLimit
+	case flag < 0:
+		return 0
+	}
+	return flag
 }
 
 // queryRoutes are POSTs that change nothing: downstream services call

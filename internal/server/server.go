@@ -48,6 +48,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 	Audit           *slog.Logger
+	// FederatedCredentialLimit caps federated identity credentials per
+	// user-assigned identity; negative means unlimited, 0 Azure's 20.
+	FederatedCredentialLimit int
 	// FederationHTTPClient fetches external issuers' discovery documents
 	// and keys; nil uses one trusting the system roots (and SSL_CERT_FILE).
 	FederationHTTPClient *http.Client

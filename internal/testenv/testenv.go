@@ -51,6 +51,8 @@ type Options struct {
 	FederationHTTPClient *http.Client
 	// PublicURL makes replicas of one installation share an issuer.
 	PublicURL string
+	// FederatedCredentialLimit is passed to the server (0: Azure's 20).
+	FederatedCredentialLimit int
 }
 
 // Start runs a server until the test ends.
@@ -68,6 +70,7 @@ func Start(t testing.TB, opts Options) *Env {
 		DataDir: opts.DataDir, Listen: "127.0.0.1:0", StoreDSN: opts.StoreDSN, MasterKey: opts.MasterKey,
 		TokenLifetime: opts.TokenLifetime, ShutdownTimeout: 5 * time.Second, Logger: logger,
 		FederationHTTPClient: opts.FederationHTTPClient, PublicURL: opts.PublicURL,
+		FederatedCredentialLimit: opts.FederatedCredentialLimit,
 	})
 	if err != nil {
 		cancel()
