@@ -23,7 +23,7 @@ with: eval "$(keyless env)"`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCommand(), envCommand())
+	root.AddCommand(serverCommand(), envCommand(), auditCommand())
 	cli.AddCommands(root)
 	if err := root.Execute(); err != nil {
 		os.Exit(cli.ReportError(os.Stderr, err))

@@ -44,9 +44,9 @@ type credentialsFile struct {
 }
 
 // startServer runs `keyless server` and waits until it is ready.
-func startServer(t *testing.T, bin, dataDir string) (*exec.Cmd, credentialsFile, *strings.Builder) {
+func startServer(t *testing.T, bin, dataDir string, extra ...string) (*exec.Cmd, credentialsFile, *strings.Builder) {
 	t.Helper()
-	cmd := exec.Command(bin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-format", "json")
+	cmd := exec.Command(bin, append([]string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-format", "json"}, extra...)...)
 	logs := &strings.Builder{}
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -176,5 +176,31 @@ func TestServerRefusesForeignDirectory(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Fatalf("the directory was modified: %d entries", len(entries))
+	}
+}
+
+func TestAuditLogIsChainedAndVerifiable(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	auditLog := filepath.Join(dir, "audit.log")
+	cmd, creds, _ := startServer(t, bin, filepath.Join(dir, "data"), "--audit-log", auditLog)
+	tokenFromCredentialsFile(t, creds)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	out, err := exec.Command(bin, "audit", "verify", auditLog).Output()
+	if err != nil {
+		t.Fatalf("audit verify: %v", err)
+	}
+	var res struct{ Records int }
+	if err := json.Unmarshal(out, &res); err != nil || res.Records < 1 {
+		t.Fatalf("audit verify printed %s", out)
+	}
+	b, _ := os.ReadFile(auditLog)
+	if strings.Contains(string(b), creds.ClientSecret) || !strings.Contains(string(b), `"msg":"token issued"`) {
+		t.Fatal("the audit log lacks the token record or holds the secret")
+	}
+	os.WriteFile(auditLog, []byte(strings.Replace(string(b), "token issued", "token refused", 1)), 0o600)
+	if err := exec.Command(bin, "audit", "verify", auditLog).Run(); err == nil {
+		t.Fatal("an edited audit log verified")
 	}
 }

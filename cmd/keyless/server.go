@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyless-io/keyless/internal/audit"
 	"github.com/keyless-io/keyless/internal/server"
 )
 
@@ -79,7 +80,7 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.StringVar(&auditLog, "audit-log", "", "append audit records (JSON lines) to this file; default: the log on stderr, whatever --log-level says")
+	f.StringVar(&auditLog, "audit-log", "", "append audit records to this file as hash-chained JSON lines (check with 'keyless audit verify'); default: the log on stderr, whatever --log-level says")
 	return cmd
 }
 
@@ -94,11 +95,11 @@ func newAuditLogger(path, format string) (*slog.Logger, func(), error) {
 		}
 		return l.With("log", "audit"), func() {}, nil
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	w, err := audit.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--audit-log: %w", err)
 	}
-	return slog.New(slog.NewJSONHandler(f, nil)).With("log", "audit"), func() { f.Close() }, nil
+	return slog.New(w.Handler()).With("log", "audit"), func() { w.Close() }, nil
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {
