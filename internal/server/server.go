@@ -201,7 +201,7 @@ func (s *Server) build(ctx context.Context) error {
 	if cfg.Hostname != "" {
 		hosts = append(hosts, cfg.Hostname)
 	}
-	cert, err := inst.CA.ServerCertificate(hosts, 90*24*time.Hour)
+	cert, err := newServerCert(inst.CA, hosts)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (s *Server) build(ctx context.Context) error {
 		// Agents authenticate with client certificates issued by the
 		// installation's CA; everyone else presents none.
 		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+			GetCertificate: cert.GetCertificate, MinVersion: tls.VersionTLS12,
 			ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: inst.CA.Pool(),
 		},
 		ReadHeaderTimeout: 10 * time.Second,
