@@ -76,6 +76,7 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 	f.StringVar(&cfg.MasterKey, "master-key", "", "base64 master key sealing private keys at rest (env KEYLESS_MASTER_KEY; default: <data-dir>/master.key)")
 	f.DurationVar(&cfg.TokenLifetime, "token-lifetime", time.Hour, "lifetime of issued access tokens (at most 24h10m)")
 	f.DurationVar(&cfg.KeyRotation, "key-rotation", 30*24*time.Hour, "rotate the token-signing key when it is older than this (0 disables)")
+	f.DurationVar(&cfg.ChangeRetention, "change-retention", 24*time.Hour, "how long change-feed entries are kept for replicas to catch up; one cut off longer reloads its indexes")
 	f.IntVar(&cfg.FederatedCredentialLimit, "federated-credential-limit", 20, "federated identity credentials allowed per user-assigned identity (Azure: 20; negative: unlimited)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")

@@ -93,6 +93,10 @@ func (s *fakeStore) Revision(context.Context) (int64, error) {
 	return s.rev, nil
 }
 
+// CompactChanges is not exercised through the fake; the conformance
+// suite covers it on the real backends.
+func (s *fakeStore) CompactChanges(context.Context, time.Time) (int64, error) { return 0, nil }
+
 func (s *fakeStore) Changes(ctx context.Context, since int64, limit int) ([]store.Change, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -131,6 +131,13 @@ func (e *Engine) CatchUp(ctx context.Context, s store.Store) error {
 	for {
 		since := e.applied.Load()
 		changes, err := s.Changes(ctx, since, limit)
+		if errors.Is(err, store.ErrCompacted) {
+			// What was missed is gone: only a full load is correct.
+			if err := e.LoadFrom(ctx, s); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -162,7 +169,7 @@ func (e *Engine) CatchUp(ctx context.Context, s store.Store) error {
 // the keys they name in one read transaction, so applying a change twice,
 // or out of order, converges on the store's state. It does not move the
 // applied revision; it is the engine's hook for a shared change-feed
-// follower (its signature fits feed.ApplierFunc once s is bound).
+// follower (wrapped in a feed.Index with LoadFrom as its reload).
 //
 // Keys: a role definition change is keyed by the role ID, a role assignment
 // change by the assignment name, a group membership change by the group ID

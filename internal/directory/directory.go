@@ -57,7 +57,17 @@ type Directory struct {
 // Load builds the index from the store.
 func Load(ctx context.Context, st store.Store, kr *keyring.Keyring) (*Directory, error) {
 	d := &Directory{st: st, kr: kr, byObject: map[string]*Entry{}, byApp: map[string]*Entry{}}
-	err := st.View(ctx, func(tx store.Tx) error {
+	if err := d.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Reload rebuilds the index from the store and swaps it in at once, so
+// lookups never see a half-built directory.
+func (d *Directory) Reload(ctx context.Context) error {
+	fresh := &Directory{byObject: map[string]*Entry{}, byApp: map[string]*Entry{}}
+	err := d.st.View(ctx, func(tx store.Tx) error {
 		ps, err := tx.ListPrincipals(ctx, store.PrincipalFilter{})
 		if err != nil {
 			return err
@@ -69,14 +79,17 @@ func Load(ctx context.Context, st store.Store, kr *keyring.Keyring) (*Directory,
 					return err
 				}
 			}
-			d.put(e)
+			fresh.put(e)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("directory: load: %w", err)
+		return fmt.Errorf("directory: load: %w", err)
 	}
-	return d, nil
+	d.mu.Lock()
+	d.byObject, d.byApp = fresh.byObject, fresh.byApp
+	d.mu.Unlock()
+	return nil
 }
 
 func (d *Directory) put(e *Entry) {

@@ -10,6 +10,7 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -24,11 +25,33 @@ type Applier interface {
 	Apply(ctx context.Context, changes []store.Change) error
 }
 
-// ApplierFunc adapts a function to Applier.
-type ApplierFunc func(ctx context.Context, changes []store.Change) error
+// Reloader is an index that can rebuild itself from the store. Every index
+// given to a follower must be one: when the feed was compacted past the
+// revision the follower had applied (a replica that was cut off for long),
+// the missed changes are gone and only a full reload is correct.
+type Reloader interface {
+	Reload(ctx context.Context) error
+}
 
-// Apply calls f.
-func (f ApplierFunc) Apply(ctx context.Context, changes []store.Change) error { return f(ctx, changes) }
+// Index is an Applier and Reloader made of two functions.
+type Index struct {
+	OnChanges func(ctx context.Context, changes []store.Change) error
+	OnReload  func(ctx context.Context) error
+}
+
+// Apply calls OnChanges.
+func (i Index) Apply(ctx context.Context, changes []store.Change) error {
+	return i.OnChanges(ctx, changes)
+}
+
+// Reload calls OnReload.
+func (i Index) Reload(ctx context.Context) error { return i.OnReload(ctx) }
+
+// index is what a follower needs of each index it feeds.
+type index interface {
+	Applier
+	Reloader
+}
 
 // PollInterval bounds how stale a replica can be if a notification is lost.
 const PollInterval = 500 * time.Millisecond
@@ -41,7 +64,7 @@ type Follower struct {
 	log *slog.Logger
 
 	mu       sync.Mutex // serialises catch-up
-	appliers []Applier
+	appliers []index
 	rev      int64
 	advanced chan struct{} // closed and replaced whenever rev moves
 }
@@ -53,7 +76,7 @@ func New(st store.Store, since int64, log *slog.Logger) *Follower {
 }
 
 // Add registers an index. Call before Run.
-func (f *Follower) Add(a Applier) { f.appliers = append(f.appliers, a) }
+func (f *Follower) Add(a index) { f.appliers = append(f.appliers, a) }
 
 // Revision is the newest revision applied.
 func (f *Follower) Revision() int64 {
@@ -89,6 +112,12 @@ func (f *Follower) CatchUp(ctx context.Context) error {
 	defer f.mu.Unlock()
 	for {
 		changes, err := f.st.Changes(ctx, f.rev, batchSize)
+		if errors.Is(err, store.ErrCompacted) {
+			if err := f.reload(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -108,6 +137,26 @@ func (f *Follower) CatchUp(ctx context.Context) error {
 		close(f.advanced)
 		f.advanced = make(chan struct{})
 	}
+}
+
+// reload rebuilds every index from the store and resumes after the revision
+// read before the rebuild: the indexes then reflect at least that revision,
+// and replaying changes after it is harmless.
+func (f *Follower) reload(ctx context.Context) error {
+	rev, err := f.st.Revision(ctx)
+	if err != nil {
+		return err
+	}
+	f.log.Warn("change feed compacted past this replica's position; reloading every index", "from", f.rev, "to", rev)
+	for _, a := range f.appliers {
+		if err := a.Reload(ctx); err != nil {
+			return err
+		}
+	}
+	f.rev = rev
+	close(f.advanced)
+	f.advanced = make(chan struct{})
+	return nil
 }
 
 // WaitFor returns once revision rev has been applied to every index.

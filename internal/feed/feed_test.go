@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -17,8 +18,16 @@ import (
 
 // recorder is an index that remembers every change it was given.
 type recorder struct {
-	mu   sync.Mutex
-	keys map[string]int
+	mu      sync.Mutex
+	keys    map[string]int
+	reloads int
+}
+
+func (r *recorder) Reload(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reloads++
+	return nil
 }
 
 func (r *recorder) Apply(_ context.Context, changes []store.Change) error {
@@ -83,5 +92,49 @@ func TestWaitForAppliesRevisionsLargerThanAPage(t *testing.T) {
 				t.Fatalf("follower at %d, want %d", f.Revision(), rev)
 			}
 		})
+	}
+}
+
+// A replica that fell behind a compaction cannot replay what it missed: it
+// must reload every index, then follow on.
+func TestFollowerBehindACompactionReloads(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	put := func(key string) int64 {
+		rev, err := st.Update(ctx, func(tx store.Tx) error { return tx.PutMeta(ctx, key, []byte("v")) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rev
+	}
+	f := feed.New(st, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rec := &recorder{keys: map[string]int{}}
+	f.Add(rec)
+	put("a")
+	missed := put("b")
+	time.Sleep(5 * time.Millisecond)
+	if _, err := st.CompactChanges(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	after := put("c")
+	if err := f.WaitFor(ctx, after); err != nil {
+		t.Fatal(err)
+	}
+	// The reload read the store at revision `after`: it covers "c".
+	next := put("d")
+	if err := f.WaitFor(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.reloads != 1 || missed >= after {
+		t.Fatalf("%d reloads, want 1", rec.reloads)
+	}
+	if rec.keys["d"] != 1 || f.Revision() != next {
+		t.Fatalf("did not follow on after the reload: keys %v, at %d", rec.keys, f.Revision())
 	}
 }

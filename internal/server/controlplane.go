@@ -27,9 +27,12 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 	if err := s.engine.LoadFrom(ctx, st); err != nil {
 		return err
 	}
-	s.follower.Add(feed.ApplierFunc(func(ctx context.Context, changes []store.Change) error {
-		return s.engine.ApplyChanges(ctx, st, changes)
-	}))
+	s.follower.Add(feed.Index{
+		OnChanges: func(ctx context.Context, changes []store.Change) error {
+			return s.engine.ApplyChanges(ctx, st, changes)
+		},
+		OnReload: func(ctx context.Context) error { return s.engine.LoadFrom(ctx, st) },
+	})
 	s.arm = arm.New(arm.Config{
 		Store:                    st,
 		Authenticator:            bearerAuthenticator{issuer: &token.VerifyCache{Issuer: s.issuer}, tenantID: s.inst.TenantID, dir: s.dir},

@@ -48,6 +48,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 	Audit           *slog.Logger
+	// ChangeRetention is how long change-feed entries are kept; a replica
+	// cut off for longer reloads its indexes when it returns. 0 means 24h.
+	ChangeRetention time.Duration
 	// FederatedCredentialLimit caps federated identity credentials per
 	// user-assigned identity; negative means unlimited, 0 Azure's 20.
 	FederatedCredentialLimit int
@@ -90,6 +93,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if cfg.ChangeRetention <= 0 {
+		cfg.ChangeRetention = 24 * time.Hour
 	}
 	if cfg.Audit == nil {
 		cfg.Audit = cfg.Logger.With("log", "audit")
@@ -157,19 +163,25 @@ func (s *Server) build(ctx context.Context) error {
 	s.metrics = metrics.New()
 	s.follower = feed.New(inst.Store, since, cfg.Logger)
 	s.follower.Add(s.dir)
-	s.follower.Add(feed.ApplierFunc(func(ctx context.Context, changes []store.Change) error {
-		for _, c := range changes {
-			if c.Kind == store.KindSigningKey {
-				return s.keys.Reload(ctx)
+	s.follower.Add(feed.Index{
+		OnChanges: func(ctx context.Context, changes []store.Change) error {
+			for _, c := range changes {
+				if c.Kind == store.KindSigningKey {
+					return s.keys.Reload(ctx)
+				}
 			}
-		}
-		return nil
-	}))
+			return nil
+		},
+		OnReload: s.keys.Reload,
+	})
 
-	s.follower.Add(feed.ApplierFunc(func(_ context.Context, changes []store.Change) error {
-		s.metrics.FeedRevision.Set(float64(changes[len(changes)-1].Revision))
-		return nil
-	}))
+	s.follower.Add(feed.Index{
+		OnChanges: func(_ context.Context, changes []store.Change) error {
+			s.metrics.FeedRevision.Set(float64(changes[len(changes)-1].Revision))
+			return nil
+		},
+		OnReload: func(context.Context) error { return nil },
+	})
 
 	mux := http.NewServeMux()
 	tokens := http.NewServeMux()
@@ -234,6 +246,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.cfg.KeyRotation > 0 {
 		go s.rotateKeys(feedCtx)
 	}
+	go s.compactChanges(feedCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
 	s.ready.Store(true)
@@ -296,6 +309,23 @@ func (s *Server) rotateKeys(ctx context.Context) {
 		}
 		if err := token.Prune(ctx, s.inst.Store, MaxTokenLifetime); err != nil {
 			s.cfg.Logger.Warn("pruning expired signing keys failed", "err", err)
+		}
+	}
+}
+
+// compactChanges trims the change feed every few minutes. Every replica
+// may run it: compaction is idempotent.
+func (s *Server) compactChanges(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.inst.Store.CompactChanges(ctx, time.Now().Add(-s.cfg.ChangeRetention)); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("change-feed compaction failed; will retry", "err", err)
 		}
 	}
 }

@@ -21,6 +21,10 @@ var (
 	ErrAlreadyExists = errors.New("store: already exists")
 	// ErrReadOnly is returned by write methods called inside View.
 	ErrReadOnly = errors.New("store: write in a read-only transaction")
+	// ErrCompacted is returned by Changes when entries after since were
+	// compacted away: the reader must rebuild its state from the store and
+	// follow on from the revision it rebuilt at.
+	ErrCompacted = errors.New("store: change feed compacted past the requested revision")
 )
 
 // Store is the persistence seam of the server.
@@ -46,6 +50,11 @@ type Store interface {
 	// revision is never split: the rest of the last one is always included,
 	// so resuming from the last revision received misses nothing.
 	Changes(ctx context.Context, since int64, limit int) ([]Change, error)
+	// CompactChanges deletes change-feed entries recorded before olderThan,
+	// whole revisions only, and returns the newest revision compacted (0
+	// if none ever was). Afterwards Changes(since) answers ErrCompacted for
+	// any since below that revision.
+	CompactChanges(ctx context.Context, olderThan time.Time) (int64, error)
 	// Notify returns a channel that receives a value (coalesced, never
 	// blocking the writer) whenever the revision may have advanced, by a
 	// write through this Store or, for PostgreSQL, by another replica. The

@@ -133,6 +133,14 @@ func (a *API) Apply(ctx context.Context, changes []store.Change) error {
 	return nil
 }
 
+// Reload tells every launcher and agent to drop its cached tokens: after
+// the change feed was compacted past this replica, it cannot tell which
+// identities changed meanwhile (feed.Reloader).
+func (a *API) Reload(context.Context) error {
+	a.hub.invalidateAll()
+	return nil
+}
+
 // Close ends every event stream (at server shutdown, so that draining does
 // not wait for connections that never end by themselves).
 func (a *API) Close() { a.hub.close() }

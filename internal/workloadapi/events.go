@@ -67,6 +67,19 @@ func (h *Hub) unsubscribe(s *subscription) {
 
 func (h *Hub) close() { h.closeOnce.Do(func() { close(h.done) }) }
 
+// invalidateAll flags every subscription to drop its cached tokens.
+func (h *Hub) invalidateAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		s.invalidate.Store(true)
+		select {
+		case s.signal <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (h *Hub) apply(changes []store.Change) {
 	h.mu.Lock()
 	subs := make([]*subscription, 0, len(h.subs))

@@ -131,6 +131,39 @@ func (s *Store) view(ctx context.Context, fn func(*tx) error) error {
 	return fn(newTx(s.d, sqlTx, true, s.readerStmts))
 }
 
+// CompactChanges deletes change-feed entries recorded before olderThan.
+// Every entry of a revision carries the same time, so whole revisions go.
+// It writes no revision of its own: compaction changes no entity.
+func (s *Store) CompactChanges(ctx context.Context, olderThan time.Time) (int64, error) {
+	sqlTx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: begin compaction: %w", err)
+	}
+	defer func() { _ = sqlTx.Rollback() }()
+	t := newTx(s.d, sqlTx, false, s.writerStmts)
+	var compacted int64
+	if err := t.queryRow(ctx, `SELECT value FROM compaction`).Scan(&compacted); err != nil {
+		return 0, fmt.Errorf("store: read compaction: %w", mapErr(err))
+	}
+	var target sql.NullInt64
+	if err := t.queryRow(ctx, `SELECT MAX(revision) FROM changes WHERE at < ?`, s.d.ts(olderThan.UTC())).Scan(&target); err != nil {
+		return 0, fmt.Errorf("store: find compaction point: %w", mapErr(err))
+	}
+	if !target.Valid || target.Int64 <= compacted {
+		return compacted, nil
+	}
+	if _, err := t.exec(ctx, `DELETE FROM changes WHERE revision <= ?`, target.Int64); err != nil {
+		return 0, fmt.Errorf("store: compact changes: %w", err)
+	}
+	if _, err := t.exec(ctx, `UPDATE compaction SET value = ?`, target.Int64); err != nil {
+		return 0, fmt.Errorf("store: record compaction: %w", err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: commit compaction: %w", mapErr(err))
+	}
+	return target.Int64, nil
+}
+
 // Revision is the newest committed revision.
 func (s *Store) Revision(ctx context.Context) (int64, error) {
 	var rev int64
@@ -152,6 +185,15 @@ func (s *Store) Changes(ctx context.Context, since int64, limit int) ([]store.Ch
 	// snapshot as the page.
 	var out []store.Change
 	err := s.view(ctx, func(t *tx) error {
+		// Same snapshot as the page: a compaction either committed before
+		// it (and is seen here) or after it (and removed nothing it read).
+		var compacted int64
+		if err := t.queryRow(ctx, `SELECT value FROM compaction`).Scan(&compacted); err != nil {
+			return mapErr(err)
+		}
+		if since < compacted {
+			return store.ErrCompacted
+		}
 		page, lastSeq, err := t.queryChanges(ctx, `WHERE revision > ? ORDER BY revision, seq LIMIT ?`, since, limit)
 		if err != nil {
 			return err

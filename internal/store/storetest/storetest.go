@@ -31,6 +31,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		rbacBehaviours,
 		hostBehaviours,
 		transactionBehaviours,
+		compactionBehaviours,
 	}
 	for _, group := range groups {
 		for _, b := range group {
