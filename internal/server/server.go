@@ -313,8 +313,9 @@ func (s *Server) rotateKeys(ctx context.Context) {
 	}
 }
 
-// compactChanges trims the change feed every few minutes. Every replica
-// may run it: compaction is idempotent.
+// compactChanges trims the change feed, and deletes expired join tokens
+// and launch grants, every few minutes. Every replica may run it: both are
+// idempotent.
 func (s *Server) compactChanges(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -326,6 +327,12 @@ func (s *Server) compactChanges(ctx context.Context) {
 		}
 		if _, err := s.inst.Store.CompactChanges(ctx, time.Now().Add(-s.cfg.ChangeRetention)); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("change-feed compaction failed; will retry", "err", err)
+		}
+		if _, err := s.inst.Store.Update(ctx, func(tx store.Tx) error {
+			_, err := tx.DeleteExpired(ctx, time.Now())
+			return err
+		}); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("deleting expired join tokens and launch grants failed; will retry", "err", err)
 		}
 	}
 }

@@ -203,6 +203,10 @@ type Tx interface {
 	// can be consumed once.
 	ConsumeJoinToken(ctx context.Context, tokenHash string) (JoinToken, error)
 
+	// DeleteExpired deletes join tokens and launch grants that expired
+	// before now (each delete is in the change feed) and says how many.
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+
 	CreateLaunchGrant(ctx context.Context, g LaunchGrant) error
 	GetLaunchGrant(ctx context.Context, id string) (LaunchGrant, error)
 	DeleteLaunchGrant(ctx context.Context, id string) error

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/keyless-io/keyless/internal/store"
 )
@@ -153,4 +154,45 @@ func (t *tx) DeleteLaunchGrant(ctx context.Context, id string) error {
 		return fmt.Errorf("delete launch grant %q: %w", id, err)
 	}
 	return nil
+}
+
+// DeleteExpired removes expired join tokens and launch grants: a token
+// nobody used and a grant whose launcher died without revoking it.
+func (t *tx) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
+	if err := t.writable("delete expired tokens and grants"); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, q := range []struct {
+		kind  store.Kind
+		query string
+	}{
+		{store.KindJoinToken, `DELETE FROM join_tokens WHERE expires_at < ? RETURNING token_hash`},
+		{store.KindLaunchGrant, `DELETE FROM launch_grants WHERE expires_at < ? RETURNING id`},
+	} {
+		rows, err := t.query(ctx, q.query, t.d.ts(now.UTC()))
+		if err != nil {
+			return 0, fmt.Errorf("delete expired %s: %w", q.kind, err)
+		}
+		var keys []string
+		for rows.Next() {
+			var key string
+			if err := rows.Scan(&key); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("delete expired %s: %w", q.kind, mapErr(err))
+			}
+			keys = append(keys, key)
+		}
+		if err := rows.Close(); err != nil {
+			return 0, err
+		}
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("delete expired %s: %w", q.kind, mapErr(err))
+		}
+		for _, k := range keys {
+			t.record(q.kind, k, store.OpDelete)
+		}
+		n += len(keys)
+	}
+	return n, nil
 }

@@ -11,6 +11,51 @@ import (
 )
 
 var hostBehaviours = []behaviour{
+	{"hosts/expired join tokens and launch grants are deleted, live ones kept", func(t *testing.T, s store.Store) {
+		past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+		update(t, s, func(ctx context.Context, tx store.Tx) error {
+			for _, j := range []store.JoinToken{{TokenHash: "old", ResourceID: "/r", ExpiresAt: past, CreatedAt: t0}, {TokenHash: "live", ResourceID: "/r", ExpiresAt: future, CreatedAt: t0}} {
+				if err := tx.CreateJoinToken(ctx, j); err != nil {
+					return err
+				}
+			}
+			for _, g := range []store.LaunchGrant{{ID: "old", ResourceID: "/r", SecretHash: []byte("h"), ExpiresAt: past, CreatedAt: t0}, {ID: "live", ResourceID: "/r", SecretHash: []byte("h"), ExpiresAt: future, CreatedAt: t0}} {
+				if err := tx.CreateLaunchGrant(ctx, g); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		before, _ := s.Revision(t.Context())
+		var n int
+		rev := update(t, s, func(ctx context.Context, tx store.Tx) error {
+			var err error
+			n, err = tx.DeleteExpired(ctx, time.Now())
+			return err
+		})
+		if n != 2 || rev != before+1 {
+			t.Fatalf("deleted %d (want 2), revision %d -> %d", n, before, rev)
+		}
+		changes, err := s.Changes(t.Context(), before, 0)
+		if err != nil || len(changes) != 2 {
+			t.Fatalf("change feed %v %+v", err, changes)
+		}
+		_ = s.View(t.Context(), func(tx store.Tx) error {
+			if _, err := tx.GetLaunchGrant(t.Context(), "old"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("expired grant kept: %v", err)
+			}
+			if _, err := tx.GetLaunchGrant(t.Context(), "live"); err != nil {
+				t.Errorf("live grant deleted: %v", err)
+			}
+			return nil
+		})
+		update(t, s, func(ctx context.Context, tx store.Tx) error {
+			if _, err := tx.ConsumeJoinToken(ctx, "live"); err != nil {
+				t.Errorf("live join token deleted: %v", err)
+			}
+			return nil
+		})
+	}},
 	{"agents/create, get, list, update and delete", func(t *testing.T, s store.Store) {
 		vm := resource("Microsoft.Compute/virtualMachines", "vm").ID
 		a1 := store.Agent{ID: "agent-2", ResourceID: vm, CertificateSerial: "01", CertNotAfter: t0.Add(24 * time.Hour), CreatedAt: t0}
