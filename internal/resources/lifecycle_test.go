@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyless-io/keyless/internal/resources"
 	"github.com/keyless-io/keyless/internal/store"
@@ -343,4 +344,33 @@ func isCode(err error, code string) bool {
 		return ce.Code == code
 	}
 	return false
+}
+
+func TestDeletingAResourceDeletesItsAgents(t *testing.T) {
+	f := newFixture(t)
+	f.group("rg1")
+	vm := f.resourceID("rg1", "Microsoft.Compute/virtualMachines/vm1")
+	other := f.resourceID("rg1", "Microsoft.Compute/virtualMachines/vm2")
+	f.put(vm, nil)
+	f.put(other, nil)
+	f.update(func(tx store.Tx) error {
+		for id, res := range map[string]string{"agent-vm1": vm, "agent-vm2": other} {
+			if err := tx.CreateAgent(f.ctx, store.Agent{ID: id, ResourceID: strings.ToUpper(res[:1]) + res[1:], CreatedAt: time.Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if _, err := f.svc.DeleteResource(f.ctx, actor, vm); err != nil {
+		t.Fatal(err)
+	}
+	f.view(func(tx store.Tx) error {
+		if _, err := tx.GetAgent(f.ctx, "agent-vm1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the agent of the deleted resource survived: %v", err)
+		}
+		if _, err := tx.GetAgent(f.ctx, "agent-vm2"); err != nil {
+			t.Errorf("another resource's agent was deleted: %v", err)
+		}
+		return nil
+	})
 }

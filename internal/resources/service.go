@@ -159,6 +159,21 @@ func (s *Service) purgeResource(ctx context.Context, tx store.Tx, r store.Resour
 	if err := deleteAssignmentsUnder(ctx, tx, r.ID); err != nil {
 		return err
 	}
+	if !isUserAssignedIdentityType(r.Type) {
+		// Agents enrolled as this resource: their certificates name a
+		// resource that no longer exists.
+		agents, err := tx.ListAgents(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range agents {
+			if strings.EqualFold(a.ResourceID, r.ID) {
+				if err := tx.DeleteAgent(ctx, a.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+		}
+	}
 	if err := tx.DeleteResource(ctx, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
