@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,10 +45,28 @@ type credentialsFile struct {
 }
 
 // startServer runs `keyless server` and waits until it is ready.
-func startServer(t *testing.T, bin, dataDir string, extra ...string) (*exec.Cmd, credentialsFile, *strings.Builder) {
+// logBuffer collects a server's stderr while the test reads it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) WriteString(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startServer(t *testing.T, bin, dataDir string, extra ...string) (*exec.Cmd, credentialsFile, *logBuffer) {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-format", "json"}, extra...)...)
-	logs := &strings.Builder{}
+	logs := &logBuffer{}
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
