@@ -123,3 +123,23 @@ func TestSubscriptionCommands(t *testing.T) {
 	// Resource groups can be made in it at once.
 	e.ok("group", "create", "-n", "rg-a", "-l", "westus", "--subscription", created.SubscriptionID)
 }
+
+func TestDirectoryGroupCommands(t *testing.T) {
+	e := startCLI(t)
+	gid := strings.TrimSpace(e.ok("ad", "group", "create", "--display-name", "readers", "--query", "properties.objectId", "-o", "tsv"))
+	var sp struct{ ObjectID string }
+	json.Unmarshal([]byte(e.ok("sp", "create", "--name", "member")), &sp)
+	e.ok("ad", "group", "member", "add", "-g", gid, "--member-id", sp.ObjectID)
+	if got := strings.TrimSpace(e.ok("ad", "group", "show", "-g", gid, "--query", "properties.members[0]", "-o", "tsv")); got != sp.ObjectID {
+		t.Fatalf("members: %q", got)
+	}
+	e.ok("ad", "group", "member", "remove", "-g", gid, "--member-id", sp.ObjectID)
+	if got := strings.TrimSpace(e.ok("ad", "group", "show", "-g", gid, "--query", "length(properties.members)", "-o", "tsv")); got != "0" {
+		t.Fatalf("members after remove: %q", got)
+	}
+	if !strings.Contains(e.ok("ad", "group", "list", "--query", "[].properties.displayName", "-o", "tsv"), "readers") {
+		t.Fatal("group list lacks the group")
+	}
+	e.ok("ad", "group", "delete", "-g", gid)
+	e.fails("keyless: (GroupNotFound) Group '"+gid+"' does not exist in the directory.", "ad", "group", "show", "-g", gid)
+}

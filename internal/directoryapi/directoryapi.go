@@ -1,7 +1,7 @@
 // Package directoryapi serves keyless's own administration routes through
 // the ARM front door, so they are authenticated, authorized and audited like
-// every other call: service principals (the role Microsoft Graph plays in
-// Azure) and signing-key rotation. It holds no logic of its own beyond the
+// every other call: service principals and groups (the role Microsoft Graph
+// plays in Azure) and signing-key rotation. It holds no logic of its own beyond the
 // wire shape; the directory and token packages do the work.
 package directoryapi
 
@@ -66,6 +66,7 @@ func Register(s *arm.Server, cfg Config) {
 	} {
 		s.Handle(r)
 	}
+	registerGroups(s, h, v)
 }
 
 type handlers struct{ cfg Config }
