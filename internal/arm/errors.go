@@ -121,10 +121,10 @@ func (s *Server) writeError(w *responseWriter, r *http.Request, c *Call, err err
 	writeJSON(w, e.Status, errorBody{Error: detailOf(e)})
 }
 
-// writeDeleted answers a DELETE as ARM does: 200 when the entity existed,
+// WriteDeleted answers a DELETE as ARM does: 200 when the entity existed,
 // 204 when there was nothing to delete. The SDKs accept both without
 // polling.
-func writeDeleted(w http.ResponseWriter, existed bool) {
+func WriteDeleted(w http.ResponseWriter, existed bool) {
 	if existed {
 		w.WriteHeader(http.StatusOK)
 	} else {

@@ -255,7 +255,7 @@ func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request, c *Call)
 	if err != nil {
 		return err
 	}
-	writeDeleted(w, existed)
+	WriteDeleted(w, existed)
 	return nil
 }
 

@@ -134,7 +134,7 @@ func (s *Server) deleteUserAssignedIdentity(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	writeDeleted(w, existed)
+	WriteDeleted(w, existed)
 	return nil
 }
 
@@ -232,7 +232,7 @@ func (s *Server) deleteFederatedCredential(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	writeDeleted(w, existed)
+	WriteDeleted(w, existed)
 	return nil
 }
 

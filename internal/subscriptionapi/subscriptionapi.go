@@ -243,10 +243,6 @@ func (h handlers) delete(w http.ResponseWriter, r *http.Request, c *arm.Call) er
 	if err != nil {
 		return err
 	}
-	if found {
-		w.WriteHeader(http.StatusOK)
-	} else {
-		w.WriteHeader(http.StatusNoContent)
-	}
+	arm.WriteDeleted(w, found)
 	return nil
 }
