@@ -15,6 +15,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -199,7 +200,7 @@ func buildJWKS(keys map[string]*signingKey) ([]byte, error) {
 			CertificateThumbprintSHA1: thumbprintSHA1(sk.cert.Raw),
 		})
 	}
-	return jsonMarshal(set)
+	return json.Marshal(set)
 }
 
 // NewSigningKey generates a key with its self-signed certificate, sealed for

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -104,14 +105,14 @@ func TestRetiredKeyStaysPublishedUntilItsTokensExpire(t *testing.T) {
 		t.Fatal("the new key does not sign")
 	}
 	var set jose.JSONWebKeySet
-	if err := jsonUnmarshal(is.Keys.JWKS(), &set); err != nil || len(set.Keys) != 2 || len(set.Key(oldKID)) != 1 {
+	if err := json.Unmarshal(is.Keys.JWKS(), &set); err != nil || len(set.Keys) != 2 || len(set.Key(oldKID)) != 1 {
 		t.Fatalf("JWKS after rotation: %d keys, err %v", len(set.Keys), err)
 	}
 	m.keys[0].RetiredAt = time.Now().Add(-26 * time.Hour)
 	if err := is.Keys.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := jsonUnmarshal(is.Keys.JWKS(), &set); err != nil || len(set.Keys) != 1 {
+	if err := json.Unmarshal(is.Keys.JWKS(), &set); err != nil || len(set.Keys) != 1 {
 		t.Fatalf("expired key still published: %d keys", len(set.Keys))
 	}
 }
