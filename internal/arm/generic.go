@@ -262,11 +262,7 @@ func (s *Server) deleteResource(w http.ResponseWriter, r *http.Request, c *Call)
 // listResources serves both generic lists; the resource group parameter is
 // empty for the subscription-wide one.
 func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *Call) error {
-	size, err := c.pageSize(r)
-	if err != nil {
-		return err
-	}
-	cursor, err := c.skipToken(r)
+	size, cursor, err := c.page(r)
 	if err != nil {
 		return err
 	}

@@ -165,11 +165,7 @@ func (s *Server) getOperationResult(w http.ResponseWriter, r *http.Request, c *C
 }
 
 func (s *Server) listResourceGroups(w http.ResponseWriter, r *http.Request, c *Call) error {
-	size, err := c.pageSize(r)
-	if err != nil {
-		return err
-	}
-	cursor, err := c.skipToken(r)
+	size, cursor, err := c.page(r)
 	if err != nil {
 		return err
 	}

@@ -140,11 +140,7 @@ func (s *Server) deleteUserAssignedIdentity(w http.ResponseWriter, r *http.Reque
 
 // listUserAssignedIdentities serves the by-group and by-subscription lists.
 func (s *Server) listUserAssignedIdentities(w http.ResponseWriter, r *http.Request, c *Call) error {
-	size, err := c.pageSize(r)
-	if err != nil {
-		return err
-	}
-	cursor, err := c.skipToken(r)
+	size, cursor, err := c.page(r)
 	if err != nil {
 		return err
 	}
@@ -237,11 +233,7 @@ func (s *Server) deleteFederatedCredential(w http.ResponseWriter, r *http.Reques
 }
 
 func (s *Server) listFederatedCredentials(w http.ResponseWriter, r *http.Request, c *Call) error {
-	size, err := c.pageSize(r)
-	if err != nil {
-		return err
-	}
-	cursor, err := c.skipToken(r)
+	size, cursor, err := c.page(r)
 	if err != nil {
 		return err
 	}

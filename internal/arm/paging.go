@@ -29,6 +29,16 @@ func queryValue(q url.Values, name string) string {
 	return ""
 }
 
+// page reads a list request's paging parameters: the page size ($top, or
+// the default) and the cursor ($skiptoken).
+func (c *Call) page(r *http.Request) (size int, cursor string, err error) {
+	if size, err = c.pageSize(r); err != nil {
+		return 0, "", err
+	}
+	cursor, err = c.skipToken(r)
+	return size, cursor, err
+}
+
 // pageSize is $top when given, else the server's page size. ARM treats
 // $top as the page size: the nextLink keeps it and the pager walks on.
 func (c *Call) pageSize(r *http.Request) (int, error) {

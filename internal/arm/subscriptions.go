@@ -58,11 +58,7 @@ func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request, c *Call
 }
 
 func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, c *Call) error {
-	size, err := c.pageSize(r)
-	if err != nil {
-		return err
-	}
-	cursor, err := c.skipToken(r)
+	size, cursor, err := c.page(r)
 	if err != nil {
 		return err
 	}
