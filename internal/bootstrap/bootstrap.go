@@ -291,11 +291,8 @@ func (inst *Installation) firstStart(ctx context.Context, opts Options) error {
 		if err := tx.CreatePrincipal(ctx, admin); err != nil {
 			return err
 		}
-		if err := tx.CreateCredential(ctx, store.Credential{
-			ID: uuid.NewString(), PrincipalID: admin.ObjectID, Kind: store.CredentialSecret,
-			SecretHash: inst.Keyring.HashSecret(secret), Hint: secret[:len(directory.SecretPrefix)+3],
-			NotBefore: now, CreatedAt: now, // the admin secret does not expire; rotate it by hand
-		}); err != nil {
+		// The admin secret does not expire; rotate it by hand.
+		if err := tx.CreateCredential(ctx, directory.SecretCredential(inst.Keyring, admin.ObjectID, secret, now, time.Time{})); err != nil {
 			return err
 		}
 		return tx.CreateRoleAssignment(ctx, store.RoleAssignment{

@@ -286,11 +286,7 @@ func CreateServicePrincipal(ctx context.Context, st store.Store, kr *keyring.Key
 			life = 2 * 365 * 24 * time.Hour
 		}
 		secret = keyring.NewSecret(SecretPrefix)
-		creds = append(creds, store.Credential{
-			ID: uuid.NewString(), PrincipalID: p.ObjectID, Kind: store.CredentialSecret,
-			SecretHash: kr.HashSecret(secret), Hint: secret[:len(SecretPrefix)+3],
-			NotBefore: now, NotAfter: now.Add(life), CreatedAt: now,
-		})
+		creds = append(creds, SecretCredential(kr, p.ObjectID, secret, now, now.Add(life)))
 	}
 	for _, c := range req.Certificates {
 		creds = append(creds, CertificateCredential(p.ObjectID, c, now))
@@ -310,6 +306,16 @@ func CreateServicePrincipal(ctx context.Context, st store.Store, kr *keyring.Key
 		return Created{}, fmt.Errorf("directory: create service principal: %w", err)
 	}
 	return Created{Principal: p, Secret: secret, Revision: rev}, nil
+}
+
+// SecretCredential builds the credential row for a generated secret: only
+// its keyed hash and a short hint are kept. A zero notAfter never expires.
+func SecretCredential(kr *keyring.Keyring, principalID, secret string, now, notAfter time.Time) store.Credential {
+	return store.Credential{
+		ID: uuid.NewString(), PrincipalID: principalID, Kind: store.CredentialSecret,
+		SecretHash: kr.HashSecret(secret), Hint: secret[:len(SecretPrefix)+3],
+		NotBefore: now, NotAfter: notAfter, CreatedAt: now,
+	}
 }
 
 // CertificateCredential builds the credential row for a public certificate.
@@ -337,11 +343,7 @@ func AddSecret(ctx context.Context, st store.Store, kr *keyring.Keyring, objectI
 		if p.Kind != store.PrincipalServicePrincipal {
 			return ErrNotPrincipal
 		}
-		return tx.CreateCredential(ctx, store.Credential{
-			ID: uuid.NewString(), PrincipalID: p.ObjectID, Kind: store.CredentialSecret,
-			SecretHash: kr.HashSecret(secret), Hint: secret[:len(SecretPrefix)+3],
-			NotBefore: now, NotAfter: now.Add(lifetime), CreatedAt: now,
-		})
+		return tx.CreateCredential(ctx, SecretCredential(kr, p.ObjectID, secret, now, now.Add(lifetime)))
 	})
 	if err != nil {
 		return "", 0, err
