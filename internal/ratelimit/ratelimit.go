@@ -1,7 +1,9 @@
 // Package ratelimit holds the token buckets that protect the managed-identity
-// endpoints: per host on the agent, per launch in `keyless run`, per grant
-// and per agent on the server. Real IMDS throttles the same way (reference
-// §12.3) and the clients retry 429 with the Retry-After they are given.
+// endpoints (per host on the agent, per launch in `keyless run`, per grant
+// and per agent on the server) and the token service's failed client
+// authentications (per source address). Real IMDS throttles the same way
+// (reference §12.3) and the clients retry 429 with the Retry-After they are
+// given.
 //
 // It knows nothing about HTTP; callers turn a refusal into 429 + Retry-After.
 package ratelimit
@@ -41,6 +43,11 @@ func (b *Bucket) Allow(now time.Time) (bool, time.Duration) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if now.Before(b.last) {
+		// Callers read the clock before taking the lock, so concurrent
+		// calls can arrive slightly out of order; time never runs back.
+		now = b.last
+	}
 	if !b.last.IsZero() {
 		b.tokens = math.Min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
 	}
@@ -63,20 +70,40 @@ func RetryAfterSeconds(wait time.Duration) int {
 	return s
 }
 
-// Keyed holds one bucket per key (grant, agent), forgetting keys idle for
-// longer than a full refill so that memory stays bounded by the active set.
+// Keyed holds one bucket per key (grant, agent, source address),
+// forgetting keys idle for longer than a full refill so that memory stays
+// bounded by the active set. A forgotten bucket was full again, so
+// forgetting it changes no answer.
 type Keyed struct {
 	rate  float64
 	burst int
+	// maxKeys bounds the buckets held when the keys are chosen by whoever
+	// is limited (source addresses): past it, new keys share overflow.
+	maxKeys  int
+	overflow *Bucket
 
 	mu      sync.Mutex
 	buckets map[string]*Bucket
 	swept   time.Time
 }
 
-// NewKeyed returns per-key buckets with the given rate and burst.
+// NewKeyed returns per-key buckets with the given rate and burst, for keys
+// the server itself vouches for (grants, agents): their number is bounded
+// by what exists.
 func NewKeyed(rate float64, burst int) *Keyed {
 	return &Keyed{rate: rate, burst: burst, buckets: map[string]*Bucket{}}
+}
+
+// NewBoundedKeyed is NewKeyed for keys an attacker can mint, such as source
+// addresses: it holds at most maxKeys buckets. When that many keys are
+// active, a new key draws from one overflow bucket shared by every key not
+// held, so an attacker with many addresses can neither grow memory without
+// bound nor escape the limit by cycling through addresses.
+func NewBoundedKeyed(rate float64, burst, maxKeys int) *Keyed {
+	k := NewKeyed(rate, burst)
+	k.maxKeys = maxKeys
+	k.overflow = New(rate, burst)
+	return k
 }
 
 // Allow takes one token from key's bucket.
@@ -89,13 +116,36 @@ func (k *Keyed) Allow(key string, now time.Time) (bool, time.Duration) {
 		k.sweep(now)
 	}
 	b := k.buckets[key]
-	if b == nil {
+	if b == nil && k.full() && now.Sub(k.swept) >= time.Second {
+		// Sweep early, but at most once a second: a sweep walks every
+		// bucket, and a flood of new keys must not make each request do so.
+		k.sweep(now)
+	}
+	switch {
+	case b != nil:
+	case k.full():
+		b = k.overflow
+	default:
 		b = New(k.rate, k.burst)
 		k.buckets[key] = b
 	}
-	k.mu.Unlock()
+	// Taken under k.mu so that a sweep never sees a new bucket before its
+	// first use (it would look idle since forever).
+	defer k.mu.Unlock()
 	return b.Allow(now)
 }
+
+// Len is the number of buckets held (not counting the overflow bucket).
+func (k *Keyed) Len() int {
+	if k == nil {
+		return 0
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.buckets)
+}
+
+func (k *Keyed) full() bool { return k.maxKeys > 0 && len(k.buckets) >= k.maxKeys }
 
 // Forget drops key's bucket (a revoked grant).
 func (k *Keyed) Forget(key string) {

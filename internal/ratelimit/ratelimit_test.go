@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -44,5 +45,80 @@ func TestKeyedForgetsIdleKeys(t *testing.T) {
 	k.mu.Unlock()
 	if n != 1 {
 		t.Fatalf("%d buckets after the sweep, want 1", n)
+	}
+}
+
+func TestBucketTimeNeverRunsBack(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	b := New(1, 2)
+	b.Allow(t0)
+	// A call that read the clock a little earlier must not take back the
+	// tokens the bucket had.
+	if ok, _ := b.Allow(t0.Add(-time.Hour)); !ok {
+		t.Fatal("an out-of-order call drained the bucket")
+	}
+}
+
+func TestBoundedKeyed(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tests := []struct {
+		name string
+		run  func(t *testing.T, k *Keyed)
+	}{
+		{"holds no more than maxKeys buckets", func(t *testing.T, k *Keyed) {
+			for i := range 100 {
+				k.Allow(fmt.Sprint("addr", i), t0)
+			}
+			if n := k.Len(); n != 3 {
+				t.Fatalf("%d buckets, want 3", n)
+			}
+		}},
+		{"keys past the bound share one overflow bucket", func(t *testing.T, k *Keyed) {
+			for i := range 3 {
+				k.Allow(fmt.Sprint("held", i), t0)
+			}
+			// The overflow bucket has a burst of 2, whatever the key.
+			for i, want := range []bool{true, true, false, false} {
+				if ok, _ := k.Allow(fmt.Sprint("new", i), t0); ok != want {
+					t.Fatalf("new key %d: allowed=%v, want %v", i, ok, want)
+				}
+			}
+		}},
+		{"held keys keep their own bucket when the table is full", func(t *testing.T, k *Keyed) {
+			for i := range 3 {
+				k.Allow(fmt.Sprint("held", i), t0)
+			}
+			for i := range 5 {
+				k.Allow(fmt.Sprint("new", i), t0)
+			}
+			if ok, _ := k.Allow("held0", t0); !ok {
+				t.Fatal("a held key was refused because of other keys")
+			}
+		}},
+		{"idle keys make room for new ones", func(t *testing.T, k *Keyed) {
+			for i := range 3 {
+				k.Allow(fmt.Sprint("old", i), t0)
+			}
+			// Refilling a burst of 2 at 1/s takes 2s; after that an old
+			// bucket is full again and forgetting it loses nothing.
+			later := t0.Add(5 * time.Second)
+			for i := range 3 {
+				if ok, _ := k.Allow(fmt.Sprint("new", i), later); !ok {
+					t.Fatalf("new key %d refused although the old keys are idle", i)
+				}
+			}
+			k.mu.Lock()
+			_, old := k.buckets["old0"]
+			_, fresh := k.buckets["new2"]
+			k.mu.Unlock()
+			if old || !fresh {
+				t.Fatalf("old0 held=%v new2 held=%v: want the idle key gone and the new one held", old, fresh)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(t, NewBoundedKeyed(1, 2, 3))
+		})
 	}
 }
