@@ -72,8 +72,21 @@ type Issuer struct {
 	Issuer   string // e.g. https://127.0.0.1:8443/{tenant}/
 	TenantID string
 	Lifetime time.Duration
+	// MaxLifetime is the longest lifetime this issuer mints, for a Subject
+	// that asks for more than Lifetime; zero means Lifetime. Verify
+	// refuses any token that lives longer: a token signed with a published
+	// key but valid for years did not come from this server's Mint.
+	MaxLifetime time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+}
+
+// MaxIssuedLifetime is the longest lifetime of a token this issuer mints.
+func (is *Issuer) MaxIssuedLifetime() time.Duration {
+	if is.MaxLifetime > 0 {
+		return is.MaxLifetime
+	}
+	return is.Lifetime
 }
 
 // Mint issues a signed token.
@@ -86,6 +99,9 @@ func (is *Issuer) Mint(s Subject) (string, Claims, error) {
 	life := is.Lifetime
 	if s.Lifetime > 0 {
 		life = s.Lifetime
+	}
+	if life > is.MaxIssuedLifetime() {
+		return "", Claims{}, fmt.Errorf("token: lifetime %s exceeds the issuer's maximum %s", life, is.MaxIssuedLifetime())
 	}
 	c := Claims{
 		Audience:     s.Audience,
@@ -122,13 +138,14 @@ var (
 	ErrIssuer    = errors.New("token: issuer is not this server")
 	ErrExpired   = errors.New("token: expired")
 	ErrNotYet    = errors.New("token: not yet valid")
+	ErrLifetime  = errors.New("token: lifetime is longer than this server issues")
 )
 
 // clockSkew tolerates clocks of replicas and clients that differ slightly.
 const clockSkew = 2 * time.Minute
 
 // Verify checks a token issued by this server: signature against the
-// published keys, issuer, expiry and not-before. Audience and tenant are
+// published keys, issuer, expiry, not-before, issued-at and lifetime. Audience and tenant are
 // the caller's to check, since each front door accepts different ones.
 func (is *Issuer) Verify(raw string) (Claims, error) {
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
@@ -149,15 +166,29 @@ func (is *Issuer) Verify(raw string) (Claims, error) {
 	return c, is.checkTime(c)
 }
 
-// checkTime checks expiry and not-before against the issuer's clock, with
-// clockSkew of tolerance either way.
+// checkTime checks the token's time claims against the issuer's clock,
+// with clockSkew of tolerance: not expired, not before nbf, not issued in
+// the future, and no longer-lived than this issuer mints (measured from
+// iat, from nbf, and from now when iat is absent). The verification cache
+// runs it on every hit.
 func (is *Issuer) checkTime(c Claims) error {
 	t := is.now()
-	if t.After(time.Unix(c.Expiry, 0).Add(clockSkew)) {
+	exp := time.Unix(c.Expiry, 0)
+	if t.After(exp.Add(clockSkew)) {
 		return ErrExpired
 	}
 	if t.Add(clockSkew).Before(time.Unix(c.NotBefore, 0)) {
 		return ErrNotYet
+	}
+	if c.IssuedAt != 0 && t.Add(clockSkew).Before(time.Unix(c.IssuedAt, 0)) {
+		return ErrNotYet
+	}
+	longest := is.MaxIssuedLifetime() + clockSkew
+	switch {
+	case c.IssuedAt != 0 && exp.Sub(time.Unix(c.IssuedAt, 0)) > longest,
+		c.NotBefore != 0 && exp.Sub(time.Unix(c.NotBefore, 0)) > longest,
+		c.IssuedAt == 0 && exp.Sub(t) > longest:
+		return ErrLifetime
 	}
 	return nil
 }

@@ -171,3 +171,68 @@ func BenchmarkVerifyCached(b *testing.B) {
 		}
 	}
 }
+
+// signClaims signs arbitrary claims with the issuer's active key: what a
+// token with claims this server never mints would look like.
+func signClaims(t *testing.T, is *Issuer, c Claims) string {
+	t.Helper()
+	sk, err := is.Keys.activeKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := jwt.Signed(sk.signer).Claims(c).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestVerifyRefusesTokensThisServerDoesNotIssue(t *testing.T) {
+	now := time.Unix(1_750_000_000, 0)
+	at := func(d time.Duration) int64 { return now.Add(d).Unix() }
+	tests := []struct {
+		name        string
+		maxLifetime time.Duration
+		iat, nbf    int64
+		exp         int64
+		wantErr     error
+	}{
+		{"the lifetime the issuer mints", 0, at(0), at(0), at(time.Hour), nil},
+		{"a minute over, within the skew", 0, at(0), at(0), at(time.Hour + time.Minute), nil},
+		{"one day", 0, at(0), at(0), at(24 * time.Hour), ErrLifetime},
+		{"exp in 9999", 0, at(0), at(0), 253402300799, ErrLifetime},
+		{"one day, measured from nbf without iat", 0, 0, at(0), at(24 * time.Hour), ErrLifetime},
+		{"nbf long before iat", 0, at(0), at(-48 * time.Hour), at(30 * time.Minute), ErrLifetime},
+		{"no iat or nbf, expiring within the lifetime", 0, 0, 0, at(30 * time.Minute), nil},
+		{"no iat or nbf, expiring in two days", 0, 0, 0, at(48 * time.Hour), ErrLifetime},
+		{"issued ten minutes in the future", 0, at(10 * time.Minute), at(-time.Minute), at(30 * time.Minute), ErrNotYet},
+		{"issued a minute in the future, within the skew", 0, at(time.Minute), at(0), at(30 * time.Minute), nil},
+		{"one day from an issuer that mints one day", 24 * time.Hour, at(0), at(0), at(24 * time.Hour), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			is, _, _ := newIssuer(t, func() time.Time { return now })
+			is.MaxLifetime = tc.maxLifetime
+			raw := signClaims(t, is, Claims{Audience: "https://management.azure.com/", Issuer: is.Issuer,
+				IssuedAt: tc.iat, NotBefore: tc.nbf, Expiry: tc.exp, ObjectID: "o", Subject: "o", TenantID: "t", Version: "1.0"})
+			if _, err := is.Verify(raw); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Verify: err = %v, want %v", err, tc.wantErr)
+			}
+			vc := &VerifyCache{Issuer: is}
+			if _, err := vc.Verify(raw); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("VerifyCache.Verify: err = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestMintRefusesLifetimesBeyondTheMaximum(t *testing.T) {
+	is, _, _ := newIssuer(t, nil)
+	is.MaxLifetime = 2 * time.Hour
+	if _, _, err := is.Mint(Subject{Audience: "a", ObjectID: "o", Lifetime: 2 * time.Hour}); err != nil {
+		t.Fatalf("the maximum lifetime: %v", err)
+	}
+	if _, _, err := is.Mint(Subject{Audience: "a", ObjectID: "o", Lifetime: 3 * time.Hour}); err == nil {
+		t.Fatal("minted a token longer-lived than the issuer's maximum, which Verify refuses")
+	}
+}
