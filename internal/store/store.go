@@ -25,6 +25,12 @@ var (
 	// compacted away: the reader must rebuild its state from the store and
 	// follow on from the revision it rebuilt at.
 	ErrCompacted = errors.New("store: change feed compacted past the requested revision")
+	// ErrInvalidText is returned by a write holding text that not every
+	// backend can keep (a NUL character, invalid UTF-8): PostgreSQL refuses
+	// it and SQLite would store it, so every backend refuses it. The front
+	// doors refuse such input first, naming the member; this is the
+	// backstop that keeps the backends alike.
+	ErrInvalidText = errors.New("store: text holds a NUL character or is not valid UTF-8")
 )
 
 // Store is the persistence seam of the server.

@@ -14,6 +14,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/keyless-io/keyless/internal/store"
+	"github.com/keyless-io/keyless/internal/wiretext"
 )
 
 // dialect is everything that differs between the SQLite and PostgreSQL
@@ -123,6 +124,8 @@ func mapErr(err error) error {
 			return fmt.Errorf("%w: %w", store.ErrAlreadyExists, err)
 		case "23503": // foreign_key_violation
 			return fmt.Errorf("%w: referenced entity: %w", store.ErrNotFound, err)
+		case "22021", "22P05": // character_not_in_repertoire, untranslatable_character
+			return fmt.Errorf("%w: %w", store.ErrInvalidText, err)
 		}
 		return err
 	}
@@ -223,6 +226,11 @@ func jsonText(v any) (string, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return "", fmt.Errorf("encode json column: %w", err)
+	}
+	// json.Marshal writes a NUL as the escape \u0000, which PostgreSQL's
+	// jsonb refuses (SQLSTATE 22P05) and SQLite keeps.
+	if _, ok := wiretext.CheckJSON(b); !ok {
+		return "", store.ErrInvalidText
 	}
 	return string(b), nil
 }

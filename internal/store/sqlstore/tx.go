@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyless-io/keyless/internal/store"
+	"github.com/keyless-io/keyless/internal/wiretext"
 )
 
 // tx implements store.Tx over one database/sql transaction. The entity
@@ -142,7 +143,27 @@ func (t *tx) queryChanges(ctx context.Context, where string, args ...any) ([]sto
 	return out, seq, rows.Err()
 }
 
+// checkArgs refuses text arguments no backend may be handed (see
+// store.ErrInvalidText). Byte arguments are binary columns, which hold
+// anything on both backends.
+func checkArgs(args []any) error {
+	for _, a := range args {
+		if s, ok := a.(string); ok && wiretext.Check(s) != nil {
+			return store.ErrInvalidText
+		}
+	}
+	return nil
+}
+
+// errRow is the row of a query that was refused before it ran.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := checkArgs(args); err != nil {
+		return nil, err
+	}
 	query = t.d.rebind(query)
 	if st := t.stmts.get(ctx, query); st != nil {
 		res, err := t.sqlTx.StmtContext(ctx, st).ExecContext(ctx, args...)
@@ -153,6 +174,9 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 }
 
 func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := checkArgs(args); err != nil {
+		return nil, err
+	}
 	query = t.d.rebind(query)
 	if st := t.stmts.get(ctx, query); st != nil {
 		rows, err := t.sqlTx.StmtContext(ctx, st).QueryContext(ctx, args...)
@@ -162,7 +186,12 @@ func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 	return rows, mapErr(err)
 }
 
-func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+// queryRow runs a one-row query. Like every statement, a lookup by text no
+// backend can hold fails with ErrInvalidText on every backend alike.
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) scanner {
+	if err := checkArgs(args); err != nil {
+		return errRow{err}
+	}
 	query = t.d.rebind(query)
 	if st := t.stmts.get(ctx, query); st != nil {
 		return t.sqlTx.StmtContext(ctx, st).QueryRowContext(ctx, args...)

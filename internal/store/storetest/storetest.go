@@ -32,6 +32,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		hostBehaviours,
 		transactionBehaviours,
 		compactionBehaviours,
+		textBehaviours,
 	}
 	for _, group := range groups {
 		for _, b := range group {
