@@ -88,6 +88,8 @@ func (s *Server) toARMError(c *Call, err error) *Error {
 		return s.tooLarge()
 	case errors.Is(err, store.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "NotFound", Message: "The requested entity was not found."}
+	case errors.Is(err, store.ErrInvalidText):
+		return invalidContent("", "a value holds a NUL character (\\u0000) or is not valid UTF-8, which is not allowed.")
 	case errors.Is(err, store.ErrAlreadyExists):
 		return &Error{Status: http.StatusConflict, Code: "Conflict", Message: "The entity already exists."}
 	case errors.Is(err, context.Canceled):

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/keyless-io/keyless/internal/wiretext"
 )
 
 // maxTop bounds $top so one request cannot ask for an unbounded page.
@@ -53,19 +55,44 @@ func (c *Call) pageSize(r *http.Request) (int, error) {
 	return min(n, maxTop), nil
 }
 
-// skipToken decodes the paging cursor of a list request. Tokens are
+// skipToken decodes the paging cursor of a list request.
+func (c *Call) skipToken(r *http.Request) (string, error) {
+	return SkipToken(r.URL.Query(), "$skiptoken")
+}
+
+// skipTokenPrefix marks the cursors keyless issues, so that a token it did
+// not issue is refused instead of silently paging from wherever its bytes
+// happen to sort.
+const skipTokenPrefix = "k1:"
+
+// EncodeSkipToken renders a list cursor for a nextLink. Tokens are
 // base64url so that they survive the SDK's re-encoding of the nextLink
 // query (a literal '+' would come back as a space; reference §7.9).
-func (c *Call) skipToken(r *http.Request) (string, error) {
-	tok := queryValue(r.URL.Query(), "$skiptoken")
+func EncodeSkipToken(cursor string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(skipTokenPrefix + cursor))
+}
+
+// SkipToken reads the query parameter name (matched case-insensitively)
+// and decodes the cursor EncodeSkipToken made; "" when absent, 400
+// InvalidSkipToken when it is not one of ours.
+func SkipToken(q url.Values, name string) (string, error) {
+	tok := queryValue(q, name)
 	if tok == "" {
 		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return "", Errorf(http.StatusBadRequest, "InvalidSkipToken", "$skiptoken", "The skip token '%s' is invalid.", tok)
+	cursor, ours := strings.CutPrefix(string(b), skipTokenPrefix)
+	if err != nil || !ours || wiretext.Check(cursor) != nil {
+		return "", Errorf(http.StatusBadRequest, "InvalidSkipToken", name, "The skip token '%s' is invalid.", truncate(tok, 64))
 	}
-	return string(b), nil
+	return cursor, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // nextLink is the absolute https URL of the page after cursor: the same
@@ -80,7 +107,7 @@ func (c *Call) nextLink(r *http.Request, cursor string) string {
 			q[k] = v
 		}
 	}
-	q.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte(cursor)))
+	q.Set("$skiptoken", EncodeSkipToken(cursor))
 	u := url.URL{Path: c.Path(), RawQuery: q.Encode()}
 	return c.server.baseURL(r) + u.EscapedPath() + "?" + u.RawQuery
 }

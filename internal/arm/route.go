@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/keyless-io/keyless/internal/wiretext"
 )
 
 // Access says how the front door authorizes a route before its handler runs.
@@ -236,6 +238,9 @@ func requestSegments(u *url.URL) ([]string, error) {
 		}
 		if seg == "." || seg == ".." || strings.Contains(seg, "/") {
 			return nil, errorf(http.StatusBadRequest, "InvalidRequestUri", "", "The request URI path segment '%s' is not allowed.", seg)
+		}
+		if wiretext.Check(seg) != nil {
+			return nil, errorf(http.StatusBadRequest, "InvalidRequestUri", "", "The request URI path segment %q holds a NUL character or is not valid UTF-8.", seg)
 		}
 		out = append(out, seg)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyless-io/keyless/internal/resources"
 	"github.com/keyless-io/keyless/internal/store"
+	"github.com/keyless-io/keyless/internal/wiretext"
 )
 
 // DefaultMaxBodyBytes caps request bodies when Config.MaxBodyBytes is 0.
@@ -235,7 +236,8 @@ func (c *Call) DecodeJSON(r *http.Request, v any) error {
 	return nil
 }
 
-// readBody reads the whole body and checks that it is one JSON object.
+// readBody reads the whole body and checks that it is JSON (415
+// otherwise, as ARM), one object, and holds only text both stores can keep.
 func (c *Call) readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	var tooLarge *http.MaxBytesError
@@ -249,12 +251,18 @@ func (c *Call) readBody(r *http.Request) ([]byte, error) {
 	if trimmed == "" {
 		return nil, invalidContent("", "the request body is empty; a JSON object is required.")
 	}
+	if err := checkMediaType(r.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
 	if !json.Valid(body) {
 		var probe any
 		return nil, jsonError(body, json.Unmarshal(body, &probe), "")
 	}
 	if trimmed[0] != '{' {
 		return nil, invalidContent("", "the request body must be a JSON object.")
+	}
+	if member, ok := wiretext.CheckJSON(body); !ok {
+		return nil, invalidContent(member, "the member '%s' holds a NUL character (\\u0000), which is not allowed.", member)
 	}
 	return body, nil
 }
@@ -344,6 +352,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call) error {
 	}
 	c.Caller = caller
 
+	if err := checkQuery(r.URL); err != nil {
+		return err
+	}
 	segs, err := requestSegments(r.URL)
 	if err != nil {
 		return err
@@ -354,6 +365,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call) error {
 		return err
 	}
 	c.route, c.Params = route, params
+	if err := checkParams(params); err != nil {
+		return err
+	}
 
 	c.APIVersion = r.URL.Query().Get("api-version")
 	if err := route.APIVersions.check(c.APIVersion); err != nil {

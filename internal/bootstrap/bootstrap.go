@@ -124,6 +124,7 @@ func Open(ctx context.Context, opts Options) (*Installation, error) {
 	if err != nil {
 		return nil, err
 	}
+	warnIfShared(dir, opts.Logger)
 	master, err := masterKey(dir, opts.MasterKey, fresh)
 	if err != nil {
 		return nil, err
@@ -230,7 +231,7 @@ func (inst *Installation) bootstrap(ctx context.Context, opts Options) error {
 	if err := token.EnsureKey(ctx, inst.Store, inst.Keyring); err != nil {
 		return err
 	}
-	if err := writeFileIfChanged(filepath.Join(inst.DataDir, CAFile), inst.CA.CertPEM(), 0o644); err != nil {
+	if err := writeFileIfChanged(filepath.Join(inst.DataDir, CAFile), inst.CA.CertPEM(), 0o600); err != nil {
 		return err
 	}
 	return inst.refreshCredentialsFile(opts)
@@ -311,7 +312,7 @@ func (inst *Installation) firstStart(ctx context.Context, opts Options) error {
 	inst.TenantID, inst.SubscriptionID = rec.TenantID, rec.SubscriptionID
 	inst.AdminObjectID, inst.AdminAppID = rec.AdminObjectID, rec.AdminAppID
 	caPath := filepath.Join(inst.DataDir, CAFile)
-	if err := writeFileAtomic(caPath, ca.CertPEM(), 0o644); err != nil {
+	if err := writeFileAtomic(caPath, ca.CertPEM(), 0o600); err != nil {
 		return err
 	}
 	inst.CredentialsPath = filepath.Join(inst.DataDir, CredentialsFile)
@@ -438,9 +439,27 @@ func sameRole(a, b store.RoleDefinition) bool {
 
 func writeFileIfChanged(path string, data []byte, mode os.FileMode) error {
 	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
+		// An older version wrote some files more openly; tighten them.
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm() != mode {
+			return os.Chmod(path, mode)
+		}
 		return nil
 	}
 	return writeFileAtomic(path, data, mode)
+}
+
+// warnIfShared warns when other local users can list or read the data
+// directory. Every file keyless writes in it is 0600 whatever the umask,
+// but a directory made by a package manager (0755) still shows its file
+// names, and any file an operator puts there is theirs to protect. The
+// directory is the operator's, so it is not changed behind their back.
+func warnIfShared(dir string, log *slog.Logger) {
+	st, err := os.Stat(dir)
+	if err != nil || log == nil || st.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	log.Warn("the data directory is accessible to other local users; run chmod 700 on it",
+		"dir", dir, "mode", fmt.Sprintf("%04o", st.Mode().Perm()))
 }
 
 // writeFileAtomic writes through a temporary file and a rename so that a

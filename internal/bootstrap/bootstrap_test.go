@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,8 +51,11 @@ func TestFirstStartCreatesFilesWithModes(t *testing.T) {
 		{".", 0o700 | fs.ModeDir},
 		{bootstrap.MasterKeyFile, 0o600},
 		{bootstrap.CredentialsFile, 0o600},
-		{bootstrap.CAFile, 0o644},
+		{bootstrap.CAFile, 0o600},
 		{bootstrap.MarkerFile, 0o600},
+		{bootstrap.SQLiteFile, 0o600},
+		{bootstrap.SQLiteFile + "-wal", 0o600},
+		{bootstrap.SQLiteFile + "-shm", 0o600},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,4 +194,60 @@ func TestWrongMasterKeyIsRefused(t *testing.T) {
 	if errors.Is(err, bootstrap.ErrForeignDirectory) {
 		t.Fatal("wrong error kind")
 	}
+}
+
+// Under umask 0 (the worst an operator's environment can do), in a data
+// directory that exists already as packages create it (0755), every file
+// keyless writes is still 0600, the files of an older version are tightened,
+// and the shared directory is warned about.
+func TestDataDirectoryFilesArePrivateWhateverTheUmask(t *testing.T) {
+	old := syscall.Umask(0)
+	t.Cleanup(func() { syscall.Umask(old) })
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	withLog := func(o *bootstrap.Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) }
+	inst, err := open(t, dir, withLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "accessible to other local users") {
+		t.Errorf("no warning about the 0755 data directory; log:\n%s", logs.String())
+	}
+	checkPrivate := func() {
+		t.Helper()
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) < 7 {
+			t.Fatalf("only %d files in the data directory", len(entries))
+		}
+		for _, e := range entries {
+			fi, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s has mode %v, want 0600", e.Name(), fi.Mode().Perm())
+			}
+		}
+	}
+	checkPrivate()
+	inst.Store.Close()
+
+	// Files left open by an older version are tightened at the next start.
+	for _, name := range []string{bootstrap.SQLiteFile, bootstrap.CAFile} {
+		if err := os.Chmod(filepath.Join(dir, name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inst, err = open(t, dir, withLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPrivate()
+	inst.Store.Close()
 }

@@ -1,7 +1,6 @@
 package rbacapi
 
 import (
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -40,14 +39,9 @@ func (h *handlers) pagingOf(r *http.Request) (paging, error) {
 		}
 		p.size = min(n, maxTop)
 	}
-	if tok := queryValue(q, "$skipToken"); tok != "" {
-		b, err := base64.RawURLEncoding.DecodeString(tok)
-		if err != nil {
-			return p, arm.Errorf(http.StatusBadRequest, "InvalidSkipToken", "$skipToken", "The skip token '%s' is invalid.", tok)
-		}
-		p.cursor = string(b)
-	}
-	return p, nil
+	cursor, err := arm.SkipToken(q, "$skipToken")
+	p.cursor = cursor
+	return p, err
 }
 
 // pageOf returns the items after the cursor (items are sorted by key), at
@@ -80,7 +74,7 @@ func (h *handlers) nextLink(r *http.Request, c *arm.Call, cursor string) string 
 			q[k] = v
 		}
 	}
-	q.Set("$skipToken", base64.RawURLEncoding.EncodeToString([]byte(cursor)))
+	q.Set("$skipToken", arm.EncodeSkipToken(cursor))
 	u := url.URL{Path: c.Path()}
 	return h.baseURL(r) + u.EscapedPath() + "?" + q.Encode()
 }

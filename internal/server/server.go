@@ -218,7 +218,7 @@ func (s *Server) build(ctx context.Context) error {
 		return err
 	}
 	s.http = &http.Server{
-		Handler: mux,
+		Handler: requestEdge(mux),
 		// Agents authenticate with client certificates issued by the
 		// installation's CA; everyone else presents none.
 		TLSConfig: &tls.Config{

@@ -1,15 +1,18 @@
 package workloadapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
 	"github.com/keyless-io/keyless/internal/token"
+	"github.com/keyless-io/keyless/internal/wiretext"
 	"github.com/keyless-io/keyless/internal/workload"
 )
 
@@ -104,10 +107,21 @@ func agentCredentials(r *http.Request) (workload.AgentProof, bool) {
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return &apiError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request content is larger than the server accepts."}
+	}
+	if err != nil {
+		return &apiError{http.StatusBadRequest, "InvalidRequestContent", "The request content could not be read."}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return &apiError{http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized: " + err.Error()}
+	}
+	if member, ok := wiretext.CheckJSON(body); !ok {
+		return &apiError{http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized: the member '" + member + "' holds a NUL character (\\u0000), which is not allowed."}
 	}
 	return nil
 }

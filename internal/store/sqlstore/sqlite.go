@@ -37,6 +37,9 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if err := checkSQLiteFile(ctx, abs); err != nil {
 		return nil, err
 	}
+	if err := privateFiles(abs); err != nil {
+		return nil, err
+	}
 
 	// WAL lets readers run beside the one writer; synchronous=NORMAL is
 	// durable against process crashes, and in WAL mode only the last
@@ -78,6 +81,39 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	return &Store{d: sqliteDialect, writer: writer, reader: reader,
 		writerStmts: newStmtCache(writer), readerStmts: newStmtCache(reader)}, nil
+}
+
+// privateFiles makes the database and its -wal and -shm files readable by
+// their owner only, whatever the umask: the store holds the whole
+// directory and the salted secret hashes. SQLite creates -wal and -shm
+// with the database file's own mode (and fchmods them to it past the
+// umask), so creating the database 0600 before SQLite opens it, and
+// tightening files an older version left, covers all three.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	switch {
+	case err == nil:
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("store: create sqlite %s: %w", path, err)
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("store: create sqlite %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: sqlite %s: %w", p, err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("store: make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // sqliteDSN builds a modernc.org/sqlite URI DSN; the path is escaped so
