@@ -184,17 +184,17 @@ func (s *Server) build(ctx context.Context) error {
 	})
 
 	mux := http.NewServeMux()
-	tokens := http.NewServeMux()
-	sts.New(sts.Config{
+	tokens := sts.New(sts.Config{
 		BaseURL: s.baseURL, TenantID: inst.TenantID, Directory: s.dir,
 		Issuer: s.issuer, Keys: s.keys, Logger: cfg.Logger, Audit: cfg.Audit,
 		Federation: &federation.Exchanger{Store: inst.Store, HTTPClient: cfg.FederationHTTPClient},
 		Count:      func(grant, outcome string) { s.metrics.Tokens.WithLabelValues(grant, outcome).Inc() },
-	}).Register(tokens)
-	// The token service's patterns are registered on its own mux and
-	// mounted per prefix, so they never collide with ARM paths.
-	tokenDoor := s.metrics.Instrument("sts", tokens)
-	for _, p := range []string{"POST /{tenant}/oauth2/", "GET /{tenant}/oauth2/", "GET /{tenant}/v2.0/", "GET /{tenant}/.well-known/", "GET /{tenant}/discovery/"} {
+	})
+	// The token service routes its own paths, mounted per prefix so they
+	// never collide with ARM paths, and for every method, so that a wrong
+	// one is answered with Entra's OAuth error rather than ARM's.
+	tokenDoor := s.metrics.Instrument("sts", tokens.Handler())
+	for _, p := range []string{"/{tenant}/oauth2/", "/{tenant}/v2.0/", "/{tenant}/.well-known/", "/{tenant}/discovery/"} {
 		mux.Handle(p, tokenDoor)
 	}
 	mux.Handle("GET /metrics", s.metrics.Handler())

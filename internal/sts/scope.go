@@ -32,7 +32,7 @@ func resourceFromScope(scope string) (string, *oauthError) {
 	}
 	s := resources[0]
 	if !strings.HasSuffix(s, "/.default") {
-		return "", &oauthError{400, "invalid_scope", 1002012, "The provided value for scope " + s + " is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}
+		return "", &oauthError{400, "invalid_scope", 1002012, "The provided value for scope " + clip(s) + " is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}
 	}
 	return strings.TrimSuffix(s, "/.default"), validResource(strings.TrimSuffix(s, "/.default"))
 }
@@ -49,5 +49,5 @@ func validResource(resource string) *oauthError {
 	if err == nil && u.Scheme != "" && (u.Host != "" || u.Opaque != "") && len(resource) <= 1024 {
 		return nil
 	}
-	return &oauthError{400, "invalid_resource", 500011, "The resource principal named " + resource + " was not found in the tenant. The resource must be an absolute URI or an application ID."}
+	return &oauthError{400, "invalid_resource", 500011, "The resource principal named " + clip(resource) + " was not found in the tenant. The resource must be an absolute URI or an application ID."}
 }

@@ -83,19 +83,6 @@ func IssuerV1(baseURL, tenantID string) string { return baseURL + "/" + tenantID
 // document and requires its host to equal the authority's.
 func IssuerV2(baseURL, tenantID string) string { return baseURL + "/" + tenantID + "/v2.0" }
 
-// Register adds the routes to mux.
-func (s *Service) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.handleToken)
-	mux.HandleFunc("POST /{tenant}/oauth2/token", s.handleToken)
-	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.handleOpenIDConfig(2))
-	mux.HandleFunc("GET /{tenant}/.well-known/openid-configuration", s.handleOpenIDConfig(1))
-	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.handleJWKS)
-	mux.HandleFunc("GET /{tenant}/discovery/keys", s.handleJWKS)
-	mux.HandleFunc("GET /{tenant}/discovery/instance", s.handleInstanceDiscovery)
-	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.handleAuthorize)
-	mux.HandleFunc("GET /{tenant}/oauth2/authorize", s.handleAuthorize)
-}
-
 func (s *Service) tenantOK(r *http.Request) bool {
 	t := r.PathValue("tenant")
 	return strings.EqualFold(t, s.cfg.TenantID) || strings.EqualFold(t, "common") || strings.EqualFold(t, "organizations")
@@ -103,42 +90,52 @@ func (s *Service) tenantOK(r *http.Request) bool {
 
 func (s *Service) errURI() string { return s.cfg.BaseURL + "/" }
 
-func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+// handleToken serves the v2 token endpoint (v2: scope) or the v1 one
+// (resource, or scope; Entra's v1 extras in the response).
+func (s *Service) handleToken(v2 bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.token(w, r, v2) }
+}
+
+func (s *Service) token(w http.ResponseWriter, r *http.Request, v2 bool) {
 	if !strings.EqualFold(r.PathValue("tenant"), s.cfg.TenantID) {
-		s.fail(w, r, "", errInvalidRequest(90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", r.PathValue("tenant")))
+		s.fail(w, r, "", errInvalidRequest(90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", clip(r.PathValue("tenant"))))
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, "", errInvalidRequest(900144, "The request body must be application/x-www-form-urlencoded and no larger than 64 KiB."))
+	form, oe := readForm(w, r)
+	if oe != nil {
+		s.fail(w, r, "", oe)
 		return
 	}
-	grant := r.PostForm.Get("grant_type")
+	grant := form.Get("grant_type")
 	if grant == "" {
 		s.fail(w, r, "", errInvalidRequest(900144, "The request body must contain the following parameter: 'grant_type'."))
 		return
 	}
 	if grant != "client_credentials" {
-		s.fail(w, r, "", &oauthError{400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '" + grant + "'. keyless supports client_credentials."})
+		s.fail(w, r, "", &oauthError{400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '" + clip(grant) + "'. keyless supports client_credentials."})
 		return
 	}
-	clientID, clientSecret, basic := r.BasicAuth()
-	if !basic {
-		clientID, clientSecret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	clientID, clientSecret, oe := clientCredentials(r, form)
+	if oe != nil {
+		s.fail(w, r, "", oe)
+		return
 	}
+	// Client IDs are GUIDs: clipping changes no lookup, only what a
+	// refusal echoes and the audit log records.
+	clientID = clip(clientID)
 	if clientID == "" {
 		s.fail(w, r, "", errInvalidRequest(900144, "The request body must contain the following parameter: 'client_id'."))
 		return
 	}
 	var resource string
-	if scope := r.PostForm.Get("scope"); scope != "" || strings.Contains(r.URL.Path, "/v2.0/") {
+	if scope := form.Get("scope"); scope != "" || v2 {
 		var oe *oauthError
 		if resource, oe = resourceFromScope(scope); oe != nil {
 			s.fail(w, r, clientID, oe)
 			return
 		}
 	} else {
-		resource = r.PostForm.Get("resource")
+		resource = form.Get("resource")
 		if resource == "" {
 			s.fail(w, r, clientID, errInvalidRequest(900144, "The request body must contain the following parameter: 'resource'."))
 			return
@@ -149,7 +146,7 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	assertion, assertionType := r.PostForm.Get("client_assertion"), r.PostForm.Get("client_assertion_type")
+	assertion, assertionType := form.Get("client_assertion"), form.Get("client_assertion_type")
 	var subj token.Subject
 	switch {
 	case clientSecret != "" && assertion != "":
@@ -190,7 +187,7 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
 		// lifetime for long-lived tokens.
 		resp.RefreshIn = lifetime / 2
 	}
-	if !strings.Contains(r.URL.Path, "/v2.0/") {
+	if !v2 {
 		resp.Resource = resource
 		resp.ExpiresOn = claims.Expiry
 		resp.NotBefore = claims.NotBefore
@@ -382,7 +379,7 @@ func (s *Service) tokenEndpoint(version int) string {
 func (s *Service) handleOpenIDConfig(version int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.tenantOK(r) {
-			s.fail(w, r, "", errInvalidRequest(90002, "Tenant '%s' not found.", r.PathValue("tenant")))
+			s.fail(w, r, "", errInvalidRequest(90002, "Tenant '%s' not found.", clip(r.PathValue("tenant"))))
 			return
 		}
 		base, tid := s.cfg.BaseURL, s.cfg.TenantID
@@ -417,7 +414,7 @@ func (s *Service) handleOpenIDConfig(version int) http.HandlerFunc {
 
 func (s *Service) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	if !s.tenantOK(r) {
-		s.fail(w, r, "", errInvalidRequest(90002, "Tenant '%s' not found.", r.PathValue("tenant")))
+		s.fail(w, r, "", errInvalidRequest(90002, "Tenant '%s' not found.", clip(r.PathValue("tenant"))))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
