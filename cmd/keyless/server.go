@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyless-io/keyless/internal/audit"
 	"github.com/keyless-io/keyless/internal/server"
+	"github.com/keyless-io/keyless/internal/sts"
 )
 
 func serverCommand() *cobra.Command {
@@ -78,6 +79,8 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 	f.DurationVar(&cfg.KeyRotation, "key-rotation", 30*24*time.Hour, "rotate the token-signing key when it is older than this (0 disables)")
 	f.DurationVar(&cfg.ChangeRetention, "change-retention", 24*time.Hour, "how long change-feed entries are kept for replicas to catch up; one cut off longer reloads its indexes")
 	f.IntVar(&cfg.FederatedCredentialLimit, "federated-credential-limit", 20, "federated identity credentials allowed per user-assigned identity (Azure: 20; negative: unlimited)")
+	f.Float64Var(&cfg.ClientAuthFailureRate, "client-auth-failure-rate", sts.DefaultClientAuthFailureRate, "failed client authentications per second per source address before the token service answers 429 (negative: unlimited)")
+	f.IntVar(&cfg.ClientAuthFailureBurst, "client-auth-failure-burst", sts.DefaultClientAuthFailureBurst, "burst of failed client authentications allowed per source address above the rate")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")

@@ -57,6 +57,12 @@ type Config struct {
 	// FederationHTTPClient fetches external issuers' discovery documents
 	// and keys; nil uses one trusting the system roots (and SSL_CERT_FILE).
 	FederationHTTPClient *http.Client
+	// ClientAuthFailureRate and ClientAuthFailureBurst limit failed client
+	// authentications at the token service per source address (failures
+	// per second, and how many at once); zero means the token service's
+	// defaults, a negative rate no limit.
+	ClientAuthFailureRate  float64
+	ClientAuthFailureBurst int
 }
 
 // MaxTokenLifetime bounds every token keyless issues; a retired signing key
@@ -189,6 +195,8 @@ func (s *Server) build(ctx context.Context) error {
 		Issuer: s.issuer, Keys: s.keys, Logger: cfg.Logger, Audit: cfg.Audit,
 		Federation: &federation.Exchanger{Store: inst.Store, HTTPClient: cfg.FederationHTTPClient},
 		Count:      func(grant, outcome string) { s.metrics.Tokens.WithLabelValues(grant, outcome).Inc() },
+		// Failed client authentications are limited per source address.
+		ClientAuthFailureRate: cfg.ClientAuthFailureRate, ClientAuthFailureBurst: cfg.ClientAuthFailureBurst,
 	})
 	// The token service routes its own paths, mounted per prefix so they
 	// never collide with ARM paths, and for every method, so that a wrong

@@ -20,6 +20,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/keyless-io/keyless/internal/directory"
+	"github.com/keyless-io/keyless/internal/ratelimit"
 	"github.com/keyless-io/keyless/internal/store"
 	"github.com/keyless-io/keyless/internal/token"
 )
@@ -55,11 +56,18 @@ type Config struct {
 	// Count, when set, is told the outcome of every token request
 	// ("issued" or the OAuth error code), for metrics.
 	Count func(grant, outcome string)
+	// ClientAuthFailureRate and ClientAuthFailureBurst limit failed client
+	// authentications per source address (failures per second, and how
+	// many may come at once); zero means the default, a negative rate no
+	// limit.
+	ClientAuthFailureRate  float64
+	ClientAuthFailureBurst int
 }
 
 // Service serves the token endpoints.
 type Service struct {
-	cfg Config
+	cfg      Config
+	failures *ratelimit.Keyed
 }
 
 // New builds the service.
@@ -70,7 +78,7 @@ func New(cfg Config) *Service {
 	if cfg.Count == nil {
 		cfg.Count = func(string, string) {}
 	}
-	return &Service{cfg: cfg}
+	return &Service{cfg: cfg, failures: newFailureLimit(cfg.ClientAuthFailureRate, cfg.ClientAuthFailureBurst)}
 }
 
 // IssuerV1 is the iss of the tokens keyless issues and the issuer of the
@@ -155,7 +163,7 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request, v2 bool) {
 	case clientSecret != "":
 		p, err := s.cfg.Directory.AuthenticateSecret(clientID, clientSecret, s.cfg.Now())
 		if err != nil {
-			s.fail(w, r, clientID, secretError(clientID, s.cfg.TenantID, err))
+			s.failAuth(w, r, clientID, secretError(clientID, s.cfg.TenantID, err))
 			return
 		}
 		subj = token.Subject{ObjectID: p.ObjectID, AppID: p.AppID, ACR: token.ACRSecret}
@@ -166,7 +174,7 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request, v2 bool) {
 		}
 		var oe *oauthError
 		if subj, oe = s.authenticateAssertion(r.Context(), clientID, assertion); oe != nil {
-			s.fail(w, r, clientID, oe)
+			s.failAuth(w, r, clientID, oe)
 			return
 		}
 	default:
@@ -226,7 +234,7 @@ func grantKind(s token.Subject) string {
 
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, clientID string, e *oauthError) {
 	s.cfg.Count("client_credentials", e.code)
-	s.cfg.Audit.Info("token refused", "appid", clientID, "error", e.code, "aadsts", e.aadsts)
+	s.cfg.Audit.Info("token refused", "appid", clientID, "error", e.code, "aadsts", e.aadsts, "source", sourceKey(r.RemoteAddr))
 	writeOAuthError(w, r, e, s.errURI())
 }
 
