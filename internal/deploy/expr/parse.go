@@ -367,7 +367,11 @@ func (p *parser) parseExpr(depth int) (Node, error) {
 		}
 		for p.tok.kind != tokRParen {
 			if len(call.Args) > 0 {
-				if err := p.expect(tokComma); err != nil {
+				want := tokComma
+				if p.tok.kind == tokEOF {
+					want = tokRParen
+				}
+				if err := p.expect(want); err != nil {
 					return nil, err
 				}
 			}

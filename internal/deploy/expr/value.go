@@ -41,7 +41,11 @@ func NewObject(n int) *Object {
 func ObjectOf(kv ...any) *Object {
 	o := NewObject(len(kv) / 2)
 	for i := 0; i+1 < len(kv); i += 2 {
-		o.Set(kv[i].(string), kv[i+1])
+		v := kv[i+1]
+		if c, err := FromJSON(v); err == nil {
+			v = c
+		}
+		o.Set(kv[i].(string), v)
 	}
 	return o
 }
