@@ -41,17 +41,16 @@ func (h *fakeHost) CopyIndex(loop string) (int64, error) {
 	return 0, fmt.Errorf("The template function 'copyIndex' is not expected at this location; there is no copy loop '%s'.", loop)
 }
 
-func (h *fakeHost) ResourceGroup() (any, error) {
-	return mustJSON(`{"id":"/subscriptions/` + testSub + `/resourceGroups/` + testRG + `","name":"` + testRG + `","type":"Microsoft.Resources/resourceGroups","location":"westus2","properties":{"provisioningState":"Succeeded"}}`), nil
-}
+// Values are immutable, so the host hands out the same objects every call.
+var (
+	testResourceGroup = mustJSON(`{"id":"/subscriptions/` + testSub + `/resourceGroups/` + testRG + `","name":"` + testRG + `","type":"Microsoft.Resources/resourceGroups","location":"westus2","properties":{"provisioningState":"Succeeded"}}`)
+	testSubscription  = mustJSON(`{"id":"/subscriptions/` + testSub + `","subscriptionId":"` + testSub + `","tenantId":"00000000-0000-0000-0000-0000000000aa","displayName":"sub"}`)
+	testDeployment    = mustJSON(`{"name":"deploy1","properties":{"templateLink":{"uri":"https://example.com/t.json"}}}`)
+)
 
-func (h *fakeHost) Subscription() (any, error) {
-	return mustJSON(`{"id":"/subscriptions/` + testSub + `","subscriptionId":"` + testSub + `","tenantId":"00000000-0000-0000-0000-0000000000aa","displayName":"sub"}`), nil
-}
-
-func (h *fakeHost) Deployment() (any, error) {
-	return mustJSON(`{"name":"deploy1","properties":{"templateLink":{"uri":"https://example.com/t.json"}}}`), nil
-}
+func (h *fakeHost) ResourceGroup() (any, error) { return testResourceGroup, nil }
+func (h *fakeHost) Subscription() (any, error)  { return testSubscription, nil }
+func (h *fakeHost) Deployment() (any, error)    { return testDeployment, nil }
 
 func (h *fakeHost) Reference(target, apiVersion string, full bool) (any, error) {
 	if full {
