@@ -31,6 +31,15 @@ var (
 	// doors refuse such input first, naming the member; this is the
 	// backstop that keeps the backends alike.
 	ErrInvalidText = errors.New("store: text holds a NUL character or is not valid UTF-8")
+	// ErrCycle is returned by PutManagementGroup when the new parent is the
+	// group itself or one of its descendants: management groups form one
+	// tree under the tenant root group, which role assignments are
+	// inherited down.
+	ErrCycle = errors.New("store: management group would become its own ancestor")
+	// ErrNotEmpty is returned by DeleteManagementGroup while child groups
+	// or subscriptions remain under the group, as Azure refuses the delete
+	// until they are moved away.
+	ErrNotEmpty = errors.New("store: still has children")
 )
 
 // Store is the persistence seam of the server.
@@ -84,7 +93,10 @@ type Change struct {
 	//   principal: object ID; credential: "principalID/credentialID";
 	//   groupMember: "groupID/memberID"; resource: lower-case resource ID;
 	//   roleAssignment: assignment name; roleDefinition: role GUID;
-	//   signingKey: kid.
+	//   signingKey: kid; subscription: lower-case subscription ID;
+	//   managementGroup: lower-case group name;
+	//   deployment: lower-case scope + "|" + lower-case name (a write of
+	//   the deployment's operations records it too).
 	Key string
 	Op  Op
 	At  time.Time
@@ -108,6 +120,8 @@ const (
 	KindAgent               Kind = "agent"
 	KindJoinToken           Kind = "joinToken"
 	KindLaunchGrant         Kind = "launchGrant"
+	KindManagementGroup     Kind = "managementGroup"
+	KindDeployment          Kind = "deployment"
 )
 
 // Op says what happened to the entity.
@@ -121,8 +135,9 @@ const (
 // Tx is one transaction. Methods that write return ErrReadOnly inside View.
 //
 // IDs that ARM treats case-insensitively (resource IDs, resource group
-// names, scopes) are matched case-insensitively; the casing the caller first
-// wrote is kept and returned.
+// names, scopes, management group and deployment names) are matched
+// case-insensitively; the casing the caller first wrote is kept and
+// returned.
 //
 // Times are kept in UTC to the microsecond; the zero time reads back as zero.
 type Tx interface {
@@ -156,10 +171,28 @@ type Tx interface {
 	// ListGroupsOf returns the groups principalID is a direct member of.
 	ListGroupsOf(ctx context.Context, principalID string) ([]string, error)
 
+	// CreateSubscription and UpdateSubscription return ErrNotFound when
+	// ManagementGroupName names no management group; moving a subscription
+	// to another group is an UpdateSubscription.
 	CreateSubscription(ctx context.Context, s Subscription) error
 	GetSubscription(ctx context.Context, id string) (Subscription, error)
 	ListSubscriptions(ctx context.Context) ([]Subscription, error)
 	UpdateSubscription(ctx context.Context, id string, fn func(Subscription) (Subscription, error)) error
+
+	// PutManagementGroup creates or replaces a group; the first-written
+	// casing of the name and CreatedAt are kept on replace. The parent must
+	// exist (ErrNotFound), the group cannot be placed under itself or a
+	// descendant (ErrCycle), and there is one tenant root group: a second
+	// group without a parent is ErrAlreadyExists. It returns whether the
+	// group was created.
+	PutManagementGroup(ctx context.Context, g ManagementGroup) (created bool, err error)
+	GetManagementGroup(ctx context.Context, name string) (ManagementGroup, error)
+	// ListManagementGroups returns every group, ordered by lower-case name.
+	ListManagementGroups(ctx context.Context) ([]ManagementGroup, error)
+	// DeleteManagementGroup returns ErrNotEmpty while child groups or
+	// subscriptions are under the group. Role assignments at its scope are
+	// the caller's to delete first, so that each appears in the change feed.
+	DeleteManagementGroup(ctx context.Context, name string) error
 
 	// PutResourceGroup creates or replaces; the first-written casing of the
 	// name and CreatedAt are kept on replace. It returns whether the group
@@ -197,6 +230,35 @@ type Tx interface {
 	GetRoleAssignment(ctx context.Context, name string) (RoleAssignment, error)
 	ListRoleAssignments(ctx context.Context, f RoleAssignmentFilter) ([]RoleAssignment, error)
 	DeleteRoleAssignment(ctx context.Context, name string) error
+
+	// PutDeployment creates or replaces a deployment record, Template and
+	// Document included; the first-written casing of the scope and name,
+	// CreatedAt and CreatedBy are kept on replace. It returns whether the
+	// record was created.
+	PutDeployment(ctx context.Context, d Deployment) (created bool, err error)
+	GetDeployment(ctx context.Context, scope, name string) (Deployment, error)
+	// ListDeployments returns deployments ordered by lower-case scope, then
+	// lower-case name. Their Template is nil (templates run to 4 MB and
+	// lists serve history pages): GetDeployment reads it. A Deployment from
+	// a list must not be written back with PutDeployment, which would drop
+	// its template.
+	ListDeployments(ctx context.Context, f DeploymentFilter) ([]Deployment, error)
+	// DeleteDeployment deletes the record with its operations.
+	DeleteDeployment(ctx context.Context, scope, name string) error
+	// PutDeploymentOperations creates or replaces operations of an
+	// existing deployment (ErrNotFound otherwise), as many as the engine
+	// batches, in one call. An operation given twice keeps the last.
+	PutDeploymentOperations(ctx context.Context, scope, name string, ops []DeploymentOperation) error
+	// ListDeploymentOperations returns the operations of a deployment
+	// ordered by operation ID; ErrNotFound when the deployment is absent.
+	ListDeploymentOperations(ctx context.Context, scope, name string) ([]DeploymentOperation, error)
+	// TrimDeployments keeps the deployment history at scope to keep
+	// records, as Azure keeps 800 per scope: it deletes the oldest (by
+	// UpdatedAt, then lower-case name) records whose State is Succeeded,
+	// Failed or Canceled, with their operations, until at most keep remain.
+	// A deployment that has not finished counts toward keep but is never
+	// deleted. It returns how many it deleted.
+	TrimDeployments(ctx context.Context, scope string, keep int) (deleted int, err error)
 
 	CreateAgent(ctx context.Context, a Agent) error
 	GetAgent(ctx context.Context, id string) (Agent, error)
@@ -307,7 +369,28 @@ type Subscription struct {
 	ID          string
 	DisplayName string
 	State       string
-	CreatedAt   time.Time
+	// ManagementGroupName is the management group the subscription is
+	// directly under, as last written; "" means directly under the tenant
+	// root group.
+	ManagementGroupName string
+	CreatedAt           time.Time
+}
+
+// ManagementGroup is a Microsoft.Management/managementGroups group: a
+// container of subscriptions and other groups whose role assignments are
+// inherited by everything under it.
+type ManagementGroup struct {
+	// Name is the group's ID segment (".../managementGroups/{name}"),
+	// matched case-insensitively; the tenant root group's name is the
+	// tenant ID.
+	Name        string
+	DisplayName string
+	// ParentName is the parent group's name, as last written; "" only for
+	// the tenant root group.
+	ParentName string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	UpdatedBy  string
 }
 
 // ResourceGroup is an ARM resource group.
@@ -432,6 +515,71 @@ type RoleAssignmentFilter struct {
 	// ScopePrefix matches assignments at this scope or below it (segment
 	// boundary, case-insensitive). "/" matches everything.
 	ScopePrefix string
+}
+
+// Deployment provisioning states. Only the last three are final:
+// TrimDeployments deletes nothing else.
+const (
+	DeploymentAccepted  = "Accepted"
+	DeploymentRunning   = "Running"
+	DeploymentSucceeded = "Succeeded"
+	DeploymentFailed    = "Failed"
+	DeploymentCanceled  = "Canceled"
+)
+
+// Deployment is one template deployment's record at a scope
+// (Microsoft.Resources/deployments). The store keeps it for the engine
+// that runs it and never interprets its documents.
+type Deployment struct {
+	// Scope is the deployment's scope, as first written:
+	// "/subscriptions/{s}/resourceGroups/{g}", "/subscriptions/{s}",
+	// "/providers/Microsoft.Management/managementGroups/{mg}" or "/"
+	// (tenant). Matched case-insensitively, like Name, and not otherwise
+	// normalised.
+	Scope string
+	Name  string
+	// State is the provisioningState: Accepted, Running, Succeeded,
+	// Failed or Canceled (the Deployment* constants), matched exactly.
+	State string
+	// Document is the deployment's ARM document (properties with outputs,
+	// error, parameters with secure values removed, ...) as JSON, opaque
+	// to the store.
+	Document []byte
+	// Template is the template as deployed (JSON), kept for
+	// exportTemplate; opaque. It is nil in ListDeployments results.
+	Template      []byte
+	CorrelationID string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	CreatedBy     string
+	UpdatedBy     string
+}
+
+// DeploymentOperation is one entry of a deployment's operations (one per
+// resource it deploys).
+type DeploymentOperation struct {
+	// Scope and DeploymentName name the deployment; they read back as the
+	// deployment's own and may be left empty when writing.
+	Scope          string
+	DeploymentName string
+	// OperationID is unique within the deployment, matched exactly.
+	OperationID string
+	// Document is the operation's ARM document (JSON), opaque.
+	Document  []byte
+	UpdatedAt time.Time
+}
+
+// DeploymentFilter narrows ListDeployments; zero fields match everything.
+type DeploymentFilter struct {
+	// Scope matches deployments exactly at this scope (case-insensitive).
+	Scope string
+	// State matches the provisioning state exactly.
+	State string
+	// After and Limit page by name within Scope: deployments whose
+	// lower-case name sorts after After, at most Limit (0 = all). After
+	// needs a Scope.
+	After string
+	Limit int
 }
 
 // Agent is an enrolled host agent; its certificate binds it to a resource.

@@ -14,21 +14,27 @@ import (
 // these IDs case-insensitively; the *_lower columns are the keys and the
 // change-feed keys, the others keep the casing first written.
 
-const subscriptionCols = `id, display_name, state, created_at`
+const subscriptionCols = `id, display_name, state, management_group_name, created_at`
 
 func scanSubscription(row scanner) (store.Subscription, error) {
 	var s store.Subscription
-	err := row.Scan(&s.ID, &s.DisplayName, &s.State, timeCol{&s.CreatedAt})
+	err := row.Scan(&s.ID, &s.DisplayName, &s.State, &s.ManagementGroupName, timeCol{&s.CreatedAt})
 	return s, err
 }
 
+// CreateSubscription inserts a subscription under its management group,
+// which must exist ("" is the tenant root group).
 func (t *tx) CreateSubscription(ctx context.Context, s store.Subscription) error {
 	if err := t.writable("create subscription"); err != nil {
 		return err
 	}
+	if err := t.wantManagementGroup(ctx, s.ManagementGroupName); err != nil {
+		return fmt.Errorf("create subscription %q: %w", s.ID, err)
+	}
 	err := t.insert(ctx, store.KindSubscription, lower(s.ID), `INSERT INTO subscriptions
-		(id_lower, id, display_name, state, created_at) VALUES (?, ?, ?, ?, ?)`,
-		lower(s.ID), s.ID, s.DisplayName, s.State, t.d.ts(s.CreatedAt))
+		(id_lower, id, display_name, state, management_group_lower, management_group_name, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		lower(s.ID), s.ID, s.DisplayName, s.State, nullIfEmpty(lower(s.ManagementGroupName)), s.ManagementGroupName, t.d.ts(s.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create subscription %q: %w", s.ID, err)
 	}
@@ -51,6 +57,8 @@ func (t *tx) ListSubscriptions(ctx context.Context) ([]store.Subscription, error
 	return subs, nil
 }
 
+// UpdateSubscription rewrites a subscription; a changed
+// ManagementGroupName moves it, and must name an existing group.
 func (t *tx) UpdateSubscription(ctx context.Context, id string, fn func(store.Subscription) (store.Subscription, error)) error {
 	if err := t.writable("update subscription"); err != nil {
 		return err
@@ -66,9 +74,13 @@ func (t *tx) UpdateSubscription(ctx context.Context, id string, fn func(store.Su
 	if lower(s.ID) != lower(old.ID) {
 		return fmt.Errorf("update subscription %q: the ID cannot change (got %q)", id, s.ID)
 	}
+	if err := t.wantManagementGroup(ctx, s.ManagementGroupName); err != nil {
+		return fmt.Errorf("update subscription %q: %w", id, err)
+	}
 	err = t.change(ctx, store.KindSubscription, lower(id), store.OpPut, `UPDATE subscriptions SET
-		display_name = ?, state = ?, created_at = ? WHERE id_lower = ?`,
-		s.DisplayName, s.State, t.d.ts(s.CreatedAt), lower(id))
+		display_name = ?, state = ?, management_group_lower = ?, management_group_name = ?, created_at = ?
+		WHERE id_lower = ?`,
+		s.DisplayName, s.State, nullIfEmpty(lower(s.ManagementGroupName)), s.ManagementGroupName, t.d.ts(s.CreatedAt), lower(id))
 	if err != nil {
 		return fmt.Errorf("update subscription %q: %w", id, err)
 	}

@@ -1,0 +1,66 @@
+-- Management groups, subscription membership, and template deployments
+-- with their operations.
+
+-- +goose Up
+CREATE TABLE management_groups (
+    name_lower   TEXT COLLATE "C" PRIMARY KEY,
+    name         TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    -- NULL for the tenant root group, the only group without a parent.
+    parent_lower TEXT COLLATE "C" REFERENCES management_groups (name_lower),
+    parent_name  TEXT NOT NULL,
+    created_at   TIMESTAMPTZ,
+    updated_at   TIMESTAMPTZ,
+    updated_by   TEXT NOT NULL
+);
+CREATE INDEX management_groups_parent ON management_groups (parent_lower);
+-- One tenant root group: a second group without a parent collides here.
+CREATE UNIQUE INDEX management_groups_root ON management_groups ((coalesce(parent_lower, ''))) WHERE parent_lower IS NULL;
+
+-- The group a subscription is directly under; NULL for the tenant root
+-- group. The store checks that the group exists, as on SQLite, whose Down
+-- migration could not drop a column holding a foreign key.
+ALTER TABLE subscriptions ADD COLUMN management_group_lower TEXT COLLATE "C";
+ALTER TABLE subscriptions ADD COLUMN management_group_name TEXT NOT NULL DEFAULT '';
+CREATE INDEX subscriptions_management_group ON subscriptions (management_group_lower);
+
+CREATE TABLE deployments (
+    scope_lower    TEXT COLLATE "C" NOT NULL,
+    name_lower     TEXT COLLATE "C" NOT NULL,
+    scope          TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    state          TEXT COLLATE "C" NOT NULL,
+    -- BYTEA, not JSON: opaque documents kept byte for byte; the template
+    -- runs to 4 MB.
+    document       BYTEA,
+    template       BYTEA,
+    correlation_id TEXT NOT NULL,
+    created_at     TIMESTAMPTZ,
+    updated_at     TIMESTAMPTZ,
+    created_by     TEXT NOT NULL,
+    updated_by     TEXT NOT NULL,
+    PRIMARY KEY (scope_lower, name_lower)
+);
+-- Finding deployments left running across every scope at start.
+CREATE INDEX deployments_state ON deployments (state, scope_lower, name_lower);
+-- TrimDeployments: the oldest of a scope first (NULL, the zero time,
+-- sorts first as on SQLite).
+CREATE INDEX deployments_age ON deployments (scope_lower, updated_at NULLS FIRST, name_lower);
+
+CREATE TABLE deployment_operations (
+    scope_lower  TEXT COLLATE "C" NOT NULL,
+    name_lower   TEXT COLLATE "C" NOT NULL,
+    operation_id TEXT COLLATE "C" NOT NULL,
+    document     BYTEA,
+    updated_at   TIMESTAMPTZ,
+    PRIMARY KEY (scope_lower, name_lower, operation_id),
+    FOREIGN KEY (scope_lower, name_lower) REFERENCES deployments (scope_lower, name_lower) ON DELETE CASCADE
+);
+
+-- +goose Down
+DROP TABLE deployment_operations;
+DROP TABLE deployments;
+DROP INDEX subscriptions_management_group;
+ALTER TABLE subscriptions DROP COLUMN management_group_name;
+ALTER TABLE subscriptions DROP COLUMN management_group_lower;
+DROP TABLE management_groups;
