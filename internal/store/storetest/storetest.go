@@ -4,7 +4,8 @@
 //
 // The suite pins down what the interface comments promise and what callers
 // rely on beyond them: sentinel errors, case-insensitive ARM IDs that keep
-// their first casing, the attachment index, one revision per writing Update,
+// their first casing, the attachment index, the management group tree, the
+// deployment history and its trimming, one revision per writing Update,
 // the change feed, rollback on error and panic, and serialized writers. It
 // must stay backend-neutral: no SQL, no driver types.
 package storetest
@@ -29,6 +30,8 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		directoryBehaviours,
 		resourceBehaviours,
 		rbacBehaviours,
+		managementGroupBehaviours,
+		deploymentBehaviours,
 		hostBehaviours,
 		transactionBehaviours,
 		compactionBehaviours,

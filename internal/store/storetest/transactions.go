@@ -228,7 +228,24 @@ var transactionBehaviours = []behaviour{
 				return tx.CreateRoleAssignment(ctx, roleAssignment("a", "/", readerRole, "p"))
 			},
 			"DeleteRoleAssignment": func(ctx context.Context, tx store.Tx) error { return tx.DeleteRoleAssignment(ctx, "a") },
-			"CreateAgent":          func(ctx context.Context, tx store.Tx) error { return tx.CreateAgent(ctx, store.Agent{ID: "a"}) },
+			"PutManagementGroup": func(ctx context.Context, tx store.Tx) error {
+				_, err := tx.PutManagementGroup(ctx, managementGroup(tenantID, ""))
+				return err
+			},
+			"DeleteManagementGroup": func(ctx context.Context, tx store.Tx) error { return tx.DeleteManagementGroup(ctx, tenantID) },
+			"PutDeployment": func(ctx context.Context, tx store.Tx) error {
+				_, err := tx.PutDeployment(ctx, deployment(rgID, "d", store.DeploymentRunning))
+				return err
+			},
+			"DeleteDeployment": func(ctx context.Context, tx store.Tx) error { return tx.DeleteDeployment(ctx, rgID, "d") },
+			"PutDeploymentOperations": func(ctx context.Context, tx store.Tx) error {
+				return tx.PutDeploymentOperations(ctx, rgID, "d", []store.DeploymentOperation{operation("1", t0)})
+			},
+			"TrimDeployments": func(ctx context.Context, tx store.Tx) error {
+				_, err := tx.TrimDeployments(ctx, rgID, 0)
+				return err
+			},
+			"CreateAgent": func(ctx context.Context, tx store.Tx) error { return tx.CreateAgent(ctx, store.Agent{ID: "a"}) },
 			"UpdateAgent": func(ctx context.Context, tx store.Tx) error {
 				return tx.UpdateAgent(ctx, "a", func(a store.Agent) (store.Agent, error) { return a, nil })
 			},
