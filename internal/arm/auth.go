@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,6 +13,25 @@ type Caller struct {
 	AppID       string
 	TenantID    string
 	DisplayName string
+}
+
+type callerKey struct{}
+
+// WithCaller marks a request context as an in-process request made on
+// behalf of c (a deployment's resources, the portal's pages): the front door
+// serves it as c, skipping only the bearer-token step, through the same
+// routing, api-version, RBAC, linked-authorization, validation and audit as
+// any request. Nothing from the network can set a context value, so this is
+// not a way around authentication; it is how code that already
+// authenticated c acts as c.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom returns the caller WithCaller set, if any.
+func CallerFrom(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
 }
 
 // Authenticator turns a request's bearer token into a Caller. Failures are

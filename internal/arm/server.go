@@ -346,9 +346,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call) error {
 	if s.authn == nil || s.authz == nil {
 		return errors.New("arm: server has no authenticator or authorizer")
 	}
-	caller, err := s.authn.Authenticate(r)
-	if err != nil {
-		return err
+	caller, inProcess := CallerFrom(r.Context())
+	if !inProcess {
+		var err error
+		if caller, err = s.authn.Authenticate(r); err != nil {
+			return err
+		}
 	}
 	c.Caller = caller
 
