@@ -47,6 +47,9 @@ type Host interface {
 	// resource ID or, in languageVersion 2.0, a symbolic resource name;
 	// apiVersion is "" when not given.
 	Reference(target, apiVersion string, full bool) (any, error)
+	// References is references(symbolicName, ['Full']) (languageVersion
+	// 2.0): one reference() value per resource of a copy-loop collection.
+	References(collection string, full bool) (any, error)
 	// List is any list*() function (listKeys, listSecrets, ...): the POST
 	// action function on resourceID. body is nil when not given.
 	List(function, resourceID, apiVersion string, body any) (any, error)
@@ -84,6 +87,7 @@ func (NoHost) Subscription() (any, error)                  { return nil, unavail
 func (NoHost) Tenant() (any, error)                        { return nil, unavailable("tenant") }
 func (NoHost) ManagementGroup() (any, error)               { return nil, unavailable("managementGroup") }
 func (NoHost) Reference(string, string, bool) (any, error) { return nil, unavailable("reference") }
+func (NoHost) References(string, bool) (any, error)        { return nil, unavailable("references") }
 func (NoHost) List(fn, _, _ string, _ any) (any, error)    { return nil, unavailable(fn) }
 func (NoHost) Providers(string, string) (any, error)       { return nil, unavailable("providers") }
 func (NoHost) PickZones(string, string, string, int64, int64) (any, error) {

@@ -54,7 +54,7 @@ func (h *fakeHost) Deployment() (any, error)    { return testDeployment, nil }
 
 func (h *fakeHost) Reference(target, apiVersion string, full bool) (any, error) {
 	if full {
-		return mustJSON(`{"id":"` + target + `","identity":{"principalId":"p-1"},"properties":{"a":1}}`), nil
+		return ObjectOf("id", target, "identity", ObjectOf("principalId", "p-1"), "properties", ObjectOf("a", 1)), nil
 	}
 	return mustJSON(`{"a":1,"provisioningState":"Succeeded"}`), nil
 }

@@ -25,6 +25,8 @@ func init() {
 	fn("numeric", "copyIndex", 0, 2, fnCopyIndex)
 	ref := fn("resource", "reference", 1, 3, fnReference)
 	ref.Runtime = true
+	refs := fn("resource", "references", 1, 2, fnReferences)
+	refs.Runtime = true
 	fn("resource", "providers", 1, 2, fnProviders)
 	fn("resource", "pickZones", 3, 5, fnPickZones)
 }
@@ -146,6 +148,33 @@ func fnReference(ev *evaluator, name string, args []any) (any, error) {
 		full = true
 	}
 	v, err := ev.host.Reference(target, apiVersion, full)
+	if err != nil {
+		return nil, hostErr(name, err)
+	}
+	return v, nil
+}
+
+// fnReferences is references(symbolicName, ['Full']).
+func fnReferences(ev *evaluator, name string, args []any) (any, error) {
+	if err := ev.notInUDF("references"); err != nil {
+		return nil, err
+	}
+	coll, err := argString(name, 0, args[0])
+	if err != nil {
+		return nil, err
+	}
+	full := false
+	if len(args) > 1 {
+		s, err := argString(name, 1, args[1])
+		if err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(s, "Full") {
+			return nil, fnError(name, "the second parameter must be 'Full' when given; the provided value is '%s'.", s)
+		}
+		full = true
+	}
+	v, err := ev.host.References(coll, full)
 	if err != nil {
 		return nil, hostErr(name, err)
 	}
