@@ -17,7 +17,10 @@ import (
 //
 // Implementations must be safe for concurrent use if the same Context is
 // used from several goroutines. Embed NoHost to get a clear error for every
-// method not implemented.
+// method not implemented. A method returning an *Error has its Message
+// used verbatim; any other error is prefixed "Unable to evaluate template
+// language function 'name': ". Either way the host's error stays reachable
+// with errors.As/errors.Is on the *Error evaluation returns.
 type Host interface {
 	// Scope is where the deployment runs; resourceId() and its variants
 	// build IDs from it.
@@ -302,18 +305,13 @@ func evalValue(v any, ctx *Context, depth int) (any, error) {
 
 // wrap places an error at node n, unless it is already placed.
 func (ev *evaluator) wrap(n Node, err error) error {
-	var placed *Error
-	if errors.As(err, &placed) {
-		return err
-	}
-	if err == errBudget {
-		return &Error{Expression: ev.text, Position: ev.pos(n), Message: err.Error()}
+	if placed, ok := err.(*Error); ok {
+		return placed
 	}
 	e := &Error{Expression: ev.text, Position: ev.pos(n), Message: err.Error()}
-	var ee *evalError
-	if errors.As(err, &ee) {
+	if ee, ok := err.(*evalError); ok {
 		e.Err = ee.err
-	} else {
+	} else if err != errBudget {
 		e.Err = err
 	}
 	return e

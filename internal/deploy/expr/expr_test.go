@@ -534,3 +534,31 @@ func TestJSONConversion(t *testing.T) {
 		t.Error("lookup after delete")
 	}
 }
+
+type missingHost struct{ fakeHost }
+
+var errGone = errors.New("gone")
+
+func (missingHost) Reference(target, _ string, _ bool) (any, error) {
+	return nil, &Error{Message: "The Resource '" + target + "' was not found.", Err: errGone}
+}
+
+func TestHostErrors(t *testing.T) {
+	ctx := &Context{Host: &missingHost{*newTestHost()}}
+	_, err := EvalString("[concat('x', reference('/r').a)]", ctx)
+	var e *Error
+	if !errors.As(err, &e) || e.Message != "The Resource '/r' was not found." || e.Position != 13 {
+		t.Fatalf("verbatim host error: %#v", err)
+	}
+	if !errors.Is(err, errGone) {
+		t.Error("the host's error is not reachable with errors.Is")
+	}
+	_, err = EvalString("[parameters('nope')]", ctx)
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("parameter not found: %v is not ErrNotFound", err)
+	}
+	_, err = EvalString("[tenant()]", ctx)
+	if !errors.Is(err, ErrNotSupported) {
+		t.Errorf("unavailable function: %v is not ErrNotSupported", err)
+	}
+}

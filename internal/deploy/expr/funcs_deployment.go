@@ -31,7 +31,15 @@ func init() {
 	fn("resource", "pickZones", 3, 5, fnPickZones)
 }
 
+// hostErr words a Host error as ARM does for a failing function. A Host
+// that wants its message used verbatim (reference() of a missing resource
+// answers with ARM's ResourceNotFound text, say) returns an *Error; expr
+// then only fills in the expression and position.
 func hostErr(name string, err error) error {
+	var verbatim *Error
+	if errors.As(err, &verbatim) {
+		return &evalError{msg: verbatim.Message, err: err}
+	}
 	return &evalError{msg: fmt.Sprintf("Unable to evaluate template language function '%s': %s", name, err.Error()), err: err}
 }
 
