@@ -18,10 +18,9 @@ CREATE INDEX management_groups_parent ON management_groups (parent_lower);
 CREATE UNIQUE INDEX management_groups_root ON management_groups (coalesce(parent_lower, '')) WHERE parent_lower IS NULL;
 
 -- The group a subscription is directly under; NULL for the tenant root
--- group. The store checks that the group exists: SQLite cannot drop a
--- column holding a foreign key, so a REFERENCES clause would leave the
--- Down migration unable to run.
-ALTER TABLE subscriptions ADD COLUMN management_group_lower TEXT;
+-- group. The store checks that the group exists before writing; the
+-- foreign key is the backstop.
+ALTER TABLE subscriptions ADD COLUMN management_group_lower TEXT REFERENCES management_groups (name_lower);
 ALTER TABLE subscriptions ADD COLUMN management_group_name TEXT NOT NULL DEFAULT '';
 CREATE INDEX subscriptions_management_group ON subscriptions (management_group_lower);
 
