@@ -287,7 +287,7 @@ func (p *parser) next() {
 			p.pos++
 		}
 		p.tok = token{kind: tokString, pos: start, text: b.String()}
-	case isDigit(c) || (c == '-' || c == '+') && p.pos+1 < p.end && isDigit(p.src[p.pos+1]):
+	case isDigit(c) || c == '-' && p.pos+1 < p.end && isDigit(p.src[p.pos+1]):
 		p.pos++
 		for p.pos < p.end && isDigit(p.src[p.pos]) {
 			p.pos++
