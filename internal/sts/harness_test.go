@@ -2,7 +2,12 @@ package sts
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/sha1" //nolint:gosec // x5t
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,12 +15,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/keyless-io/keyless/internal/directory"
 	"github.com/keyless-io/keyless/internal/keyring"
@@ -26,19 +35,26 @@ import (
 
 // Fixed identifiers, so that the fuzz corpus can name a real client.
 const (
-	testBaseURL  = "https://keyless.test"
-	testTenant   = "8a0f3c1e-5b7d-4e2a-9c6f-1d3b5a7e9f20"
-	testAppID    = "3f6c2b8e-1a4d-4c7e-b9f2-6e8a0d3c5b71"
-	testSecret   = "kls~harness-secret-4d9a1f7c2e6b8a03"
-	testUAAppID  = "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f"
-	testARMScope = "https://management.azure.com//.default"
-	testRemote   = "192.0.2.7:50123"
+	testBaseURL = "https://keyless.test"
+	testTenant  = "8a0f3c1e-5b7d-4e2a-9c6f-1d3b5a7e9f20"
+	testAppID   = "3f6c2b8e-1a4d-4c7e-b9f2-6e8a0d3c5b71"
+	testSecret  = "kls~harness-secret-4d9a1f7c2e6b8a03"
+	testUAAppID = "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f"
+	// testCertAppID authenticates with the certificate in
+	// testdata/client-assertion.pem (a key made for these tests only).
+	testCertAppID = "7a9b8c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+	testARMScope  = "https://management.azure.com//.default"
+	testRemote    = "192.0.2.7:50123"
 )
 
+// testEpoch is where the harness clock starts: fixed, so that client
+// assertions in the fuzz corpus stay within their time range.
+var testEpoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // harness is a token service over a real SQLite store in a temporary
-// directory, holding one service principal with a secret (testAppID,
-// testSecret) and one user-assigned identity (testUAAppID), on a clock the
-// test moves.
+// directory, holding a service principal with a secret (testAppID,
+// testSecret), one with a certificate (testCertAppID) and a user-assigned
+// identity (testUAAppID), on a clock the test moves.
 type harness struct {
 	svc     *Service
 	handler http.Handler
@@ -62,17 +78,22 @@ func newHarness(tb testing.TB, tune func(*Config)) *harness {
 	if err := token.EnsureKey(ctx, st, kr); err != nil {
 		tb.Fatal(err)
 	}
-	created := time.Now().UTC()
+	created := testEpoch
+	cert, _ := clientCertificate(tb)
 	sp := store.Principal{ObjectID: "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9", AppID: testAppID, DisplayName: "harness", Kind: store.PrincipalServicePrincipal, CreatedAt: created}
 	ua := store.Principal{ObjectID: "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a", AppID: testUAAppID, DisplayName: "harness-ua", Kind: store.PrincipalUserAssigned,
 		ResourceID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ua", CreatedAt: created}
+	certSP := store.Principal{ObjectID: "2c3d4e5f-6a7b-4c8d-9e0f-a1b2c3d4e5f6", AppID: testCertAppID, DisplayName: "harness-cert", Kind: store.PrincipalServicePrincipal, CreatedAt: created}
 	if _, err := st.Update(ctx, func(tx store.Tx) error {
-		for _, p := range []store.Principal{sp, ua} {
+		for _, p := range []store.Principal{sp, ua, certSP} {
 			if err := tx.CreatePrincipal(ctx, p); err != nil {
 				return err
 			}
 		}
-		return tx.CreateCredential(ctx, directory.SecretCredential(kr, sp.ObjectID, testSecret, created, created.Add(24*time.Hour)))
+		if err := tx.CreateCredential(ctx, directory.CertificateCredential(certSP.ObjectID, cert, created)); err != nil {
+			return err
+		}
+		return tx.CreateCredential(ctx, directory.SecretCredential(kr, sp.ObjectID, testSecret, created, created.Add(10*365*24*time.Hour)))
 	}); err != nil {
 		tb.Fatal(err)
 	}
@@ -97,6 +118,58 @@ func newHarness(tb testing.TB, tune func(*Config)) *harness {
 	h.svc = New(cfg)
 	h.handler = h.svc.Handler()
 	return h
+}
+
+// clientCertificate is the certificate and key of testCertAppID.
+func clientCertificate(tb testing.TB) (*x509.Certificate, *rsa.PrivateKey) {
+	tb.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "client-assertion.pem"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var (
+		cert *x509.Certificate
+		key  *rsa.PrivateKey
+	)
+	for block, rest := pem.Decode(raw); block != nil; block, rest = pem.Decode(rest) {
+		switch block.Type {
+		case "CERTIFICATE":
+			cert, err = x509.ParseCertificate(block.Bytes)
+		case "PRIVATE KEY":
+			var k any
+			k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+			key, _ = k.(*rsa.PrivateKey)
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if cert == nil || key == nil {
+		tb.Fatal("testdata/client-assertion.pem must hold a certificate and its RSA key")
+	}
+	return cert, key
+}
+
+// clientAssertion signs a client assertion for testCertAppID, as
+// azidentity's ClientCertificateCredential does (RS256, x5t), with exp
+// at the given offset from testEpoch.
+func clientAssertion(tb testing.TB, aud string, exp time.Duration) string {
+	tb.Helper()
+	cert, key := clientCertificate(tb)
+	x5t := sha1.Sum(cert.Raw) //nolint:gosec // x5t is a SHA-1 thumbprint by definition
+	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("x5t", base64.RawURLEncoding.EncodeToString(x5t[:]))
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := jwt.Signed(signer).Claims(jwt.Claims{
+		Issuer: testCertAppID, Subject: testCertAppID, Audience: jwt.Audience{aud}, ID: "fuzz",
+		NotBefore: jwt.NewNumericDate(testEpoch.Add(-time.Minute)), Expiry: jwt.NewNumericDate(testEpoch.Add(exp)),
+	}).Serialize()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
 }
 
 func (h *harness) clock() time.Time {

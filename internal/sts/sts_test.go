@@ -46,6 +46,9 @@ func TestEveryAnswerIsAnOAuthBody(t *testing.T) {
 		{"body not form-encoded", request{header: form(), body: good + "&x=%zz"}, 400, 90004, ""},
 		{"form with a charset", request{header: http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}}, body: good}, 200, 0, ""},
 		{"the request azidentity sends", request{header: form(), body: good}, 200, 0, ""},
+		{"a client assertion, as ClientCertificateCredential sends it", request{header: form(), body: url.Values{
+			"grant_type": {"client_credentials"}, "client_id": {testCertAppID}, "scope": {testARMScope}, "client_assertion_type": {ClientAssertionType},
+			"client_assertion": {clientAssertion(t, testBaseURL+v2Token, time.Hour)}}.Encode()}, 200, 0, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
