@@ -33,8 +33,8 @@ var (
 	ErrInvalidText = errors.New("store: text holds a NUL character or is not valid UTF-8")
 	// ErrCycle is returned by PutManagementGroup when the new parent is the
 	// group itself or one of its descendants: management groups form one
-	// tree under the tenant root group, which role assignments are
-	// inherited down.
+	// tree under the tenant root group, down which role assignments are
+	// inherited.
 	ErrCycle = errors.New("store: management group would become its own ancestor")
 	// ErrNotEmpty is returned by DeleteManagementGroup while child groups
 	// or subscriptions remain under the group, as Azure refuses the delete
@@ -243,11 +243,14 @@ type Tx interface {
 	// a list must not be written back with PutDeployment, which would drop
 	// its template.
 	ListDeployments(ctx context.Context, f DeploymentFilter) ([]Deployment, error)
-	// DeleteDeployment deletes the record with its operations.
+	// DeleteDeployment deletes the record with its operations; ErrNotFound
+	// when absent.
 	DeleteDeployment(ctx context.Context, scope, name string) error
 	// PutDeploymentOperations creates or replaces operations of an
 	// existing deployment (ErrNotFound otherwise), as many as the engine
-	// batches, in one call. An operation given twice keeps the last.
+	// batches, in one call. An operation given twice keeps the last; one
+	// whose Scope or DeploymentName is set and names another deployment is
+	// refused.
 	PutDeploymentOperations(ctx context.Context, scope, name string, ops []DeploymentOperation) error
 	// ListDeploymentOperations returns the operations of a deployment
 	// ordered by operation ID; ErrNotFound when the deployment is absent.

@@ -83,3 +83,76 @@ func BenchmarkWritePathParallel(b *testing.B) {
 		})
 	}
 }
+
+// benchScope is the resource group the deployment benchmarks deploy to.
+const benchScope = "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/Bench"
+
+func putDeployment(b *testing.B, s store.Store, name, state string) {
+	b.Helper()
+	ctx := b.Context()
+	now := time.Now()
+	_, err := s.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PutDeployment(ctx, store.Deployment{Scope: benchScope, Name: name, State: state,
+			Document: []byte(`{"properties":{"mode":"Incremental"}}`), Template: make([]byte, 64<<10),
+			CreatedAt: now, UpdatedAt: now, CreatedBy: "admin", UpdatedBy: "admin"})
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkDeploymentOperations800 writes the operations of a template of
+// 800 resources (Azure's limit) in one batch, as the engine does when they
+// all change state at once.
+func BenchmarkDeploymentOperations800(b *testing.B) {
+	for _, backend := range benchBackends {
+		b.Run(backend.name, func(b *testing.B) {
+			s := backend.open(b)
+			putDeployment(b, s, "main", store.DeploymentRunning)
+			ops := make([]store.DeploymentOperation, 800)
+			for i := range ops {
+				ops[i] = store.DeploymentOperation{OperationID: fmt.Sprintf("%016X", i),
+					Document: []byte(`{"properties":{"provisioningState":"Succeeded","targetResource":{"id":"/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/Bench/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"}}}`)}
+			}
+			ctx := b.Context()
+			for b.Loop() {
+				now := time.Now()
+				for i := range ops {
+					ops[i].UpdatedAt = now
+				}
+				_, err := s.Update(ctx, func(tx store.Tx) error { return tx.PutDeploymentOperations(ctx, benchScope, "main", ops) })
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTrimDeploymentsAt800 is the steady state of a busy scope: each
+// finished deployment pushes one out of a history of 800.
+func BenchmarkTrimDeploymentsAt800(b *testing.B) {
+	for _, backend := range benchBackends {
+		b.Run(backend.name, func(b *testing.B) {
+			s := backend.open(b)
+			for i := range 800 {
+				putDeployment(b, s, fmt.Sprintf("old-%d", i), store.DeploymentSucceeded)
+			}
+			ctx := b.Context()
+			var n int
+			for b.Loop() {
+				n++
+				putDeployment(b, s, fmt.Sprintf("new-%d", n), store.DeploymentSucceeded)
+				var trimmed int
+				_, err := s.Update(ctx, func(tx store.Tx) (err error) {
+					trimmed, err = tx.TrimDeployments(ctx, benchScope, 800)
+					return err
+				})
+				if err != nil || trimmed != 1 {
+					b.Fatalf("trimmed %d, %v", trimmed, err)
+				}
+			}
+		})
+	}
+}
