@@ -135,13 +135,14 @@ func (b *binding) expand() (*Plan, error) {
 	if n > MaxResources {
 		return nil, invalid(b.t.at(b.t.base.key("resources")), nil, "The number of template resources limit exceeded. Limit: '%d' and actual: '%d'. Please see %s for usage details.", MaxResources, n, helpLimits)
 	}
+	b.indexInstances()
 	if err := b.resolveDepends(); err != nil {
 		return nil, err
 	}
 	return b.plan, nil
 }
 
-func (b *binding) declPlace(d *resourceDecl) place { return b.t.at(d.path) }
+func (b *binding) declPlace(d *resourceDecl) place { return b.t.atObject(d.raw, d.path) }
 
 // bindErr is an error evaluating a resource member at bind time.
 func (b *binding) bindErr(d *resourceDecl, at jsonPath, err error) error {
@@ -567,24 +568,12 @@ func (b *binding) dependencyTargets(s string) []*Resource {
 	}
 	k := strings.ToLower(strings.TrimRight(s, "/"))
 	if strings.HasPrefix(s, "/") {
-		var out []*Resource
-		for _, r := range b.instances {
-			if strings.ToLower(r.ID) == k {
-				out = append(out, r)
-			}
-		}
-		return out
+		return b.byAnyID[k]
 	}
 	if rs, ok := b.byName[k]; ok {
 		return rs
 	}
-	var out []*Resource
-	for _, r := range b.instances {
-		if strings.ToLower(r.Type+"/"+r.Name) == k || strings.HasSuffix(strings.ToLower(r.ID), "/providers/"+k) {
-			out = append(out, r)
-		}
-	}
-	return out
+	return b.byRelative[k]
 }
 
 // checkCycles refuses a dependency cycle, naming it.

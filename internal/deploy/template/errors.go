@@ -105,12 +105,25 @@ type place struct {
 // at finds the line and column of path in the template text.
 func (t *Template) at(path jsonPath) place {
 	p := place{path: path}
-	if t != nil && t.doc != nil {
-		if l, c, ok := locate(t.doc, path); ok {
-			p.line, p.col = l, c
+	if t != nil && t.src != nil {
+		if end, ok := locate(t.src.text, path); ok {
+			p.line, p.col = t.src.lineCol(end)
 		}
 	}
 	return p
+}
+
+// atObject is at for a value known to be an object of the document,
+// located without scanning the text.
+func (t *Template) atObject(o *expr.Object, path jsonPath) place {
+	if t != nil && t.src != nil {
+		if off, ok := t.src.objPos[o]; ok {
+			p := place{path: path}
+			p.line, p.col = t.src.lineCol(off)
+			return p
+		}
+	}
+	return t.at(path)
 }
 
 // lc renders "at line 'l' and column 'c'" or "" without a position.

@@ -108,6 +108,7 @@ type binding struct {
 
 	deploymentValue any
 	infos           map[string]any // resourceGroup, subscription, ...
+	bindWork        int64
 
 	plan      *Plan
 	bySymbol  map[string][]*Resource // lower-cased symbol -> instances (deployed, existing, skipped)
@@ -115,6 +116,35 @@ type binding struct {
 	byID      map[string]*Resource
 	byName    map[string][]*Resource
 	instances []*Resource // every expanded instance, in order
+	// byAnyID finds instances by lower-cased ID; byRelative by
+	// "type/name" and by each relative ID after a "/providers/", the forms
+	// dependsOn and reference() accept. Built once expansion is done and
+	// read-only after.
+	byAnyID    map[string][]*Resource
+	byRelative map[string][]*Resource
+}
+
+// indexInstances builds byAnyID and byRelative.
+func (b *binding) indexInstances() {
+	b.byAnyID = make(map[string][]*Resource, len(b.instances))
+	b.byRelative = make(map[string][]*Resource, 2*len(b.instances))
+	for _, r := range b.instances {
+		id := strings.ToLower(r.ID)
+		b.byAnyID[id] = append(b.byAnyID[id], r)
+		tn := strings.ToLower(r.Type + "/" + r.Name)
+		b.byRelative[tn] = append(b.byRelative[tn], r)
+		for i := strings.Index(id, "/providers/"); i >= 0; {
+			rel := id[i+len("/providers/"):]
+			if rel != tn {
+				b.byRelative[rel] = append(b.byRelative[rel], r)
+			}
+			j := strings.Index(rel, "/providers/")
+			if j < 0 {
+				break
+			}
+			i += len("/providers/") + j
+		}
+	}
 }
 
 func newBinding(t *Template, d *Deployment) (*binding, error) {
@@ -185,10 +215,33 @@ type host struct {
 	ctx   evalContext
 	loops []loopFrame
 	ec    expr.Context
+	// work counts values built, against maxWork; hosts of one Bind share
+	// the binding's counter, each Body and Outputs call has its own.
+	work *int64
+}
+
+// maxWork bounds the values one Bind, one Body or one Outputs call may
+// build (copy loops nest: 800 resources of 800-element property loops of
+// 800-element inputs would otherwise be half a billion values), so a
+// hostile template fails instead of exhausting the server. Real templates
+// use a tiny fraction.
+const maxWork = 8 << 20
+
+var errTooCostly = errors.New("The template is too costly to evaluate: its copy loops and values exceed the work keyless allows for one deployment step.")
+
+func (h *host) charge(n int64) error {
+	*h.work += n
+	if *h.work > maxWork {
+		return errTooCostly
+	}
+	return nil
 }
 
 func (b *binding) host(ctx evalContext, loops []loopFrame) *host {
-	h := &host{b: b, ctx: ctx, loops: loops}
+	h := &host{b: b, ctx: ctx, loops: loops, work: &b.bindWork}
+	if ctx == ctxRuntime {
+		h.work = new(int64)
+	}
 	h.ec = expr.Context{Host: h, Functions: b.t.funcs}
 	if ctx == ctxParamDefault {
 		h.ec.Now = b.d.Now
@@ -412,10 +465,8 @@ func (b *binding) findTarget(target string) (*Resource, error) {
 		return rs[0], nil
 	}
 	// "type/name" as dependsOn and reference accept it.
-	for _, r := range b.instances {
-		if strings.EqualFold(r.Type+"/"+r.Name, target) || strings.HasSuffix(strings.ToLower(r.ID), "/providers/"+strings.ToLower(target)) {
-			return r, nil
-		}
+	if rs := b.byRelative[strings.ToLower(target)]; len(rs) > 0 {
+		return rs[0], nil
 	}
 	return nil, nil
 }
@@ -441,6 +492,9 @@ func splitIndex(s string) (string, int) {
 func (h *host) evalTree(v any, depth int) (any, error) {
 	if depth > maxDocDepth {
 		return nil, errors.New("The template value is nested too deeply.")
+	}
+	if err := h.charge(1); err != nil {
+		return nil, err
 	}
 	switch x := v.(type) {
 	case string:
@@ -566,7 +620,7 @@ func (h *host) evalLoop(l propertyLoop, depth int) ([]any, error) {
 		return nil, prependKey(err, "count")
 	}
 	out := make([]any, n)
-	inner := &host{b: h.b, ctx: h.ctx, loops: append(append(make([]loopFrame, 0, len(h.loops)+1), h.loops...), loopFrame{name: l.name}), ec: h.ec}
+	inner := &host{b: h.b, ctx: h.ctx, loops: append(append(make([]loopFrame, 0, len(h.loops)+1), h.loops...), loopFrame{name: l.name}), ec: h.ec, work: h.work}
 	inner.ec.Host = inner
 	for i := 0; i < n; i++ {
 		inner.loops[len(inner.loops)-1].index = i

@@ -92,6 +92,48 @@ func (e *syntaxError) Error() string { return e.msg }
 type reader struct {
 	s []byte
 	i int
+	// objPos records where each decoded object starts (the offset just
+	// past its '{'), so declarations are located without a re-scan.
+	objPos map[*expr.Object]int
+}
+
+// source is the text of a template document and what locates values in
+// it; nested templates share their parent's.
+type source struct {
+	text   []byte
+	objPos map[*expr.Object]int
+	lines  []int // offset of the start of each line
+}
+
+func newSource(text []byte, objPos map[*expr.Object]int) *source {
+	src := &source{text: text, objPos: objPos, lines: []int{0}}
+	for i, c := range text {
+		if c == '\n' {
+			src.lines = append(src.lines, i+1)
+		}
+	}
+	return src
+}
+
+// lineCol is lineCol for this text, through the line index.
+func (s *source) lineCol(end int) (int, int) {
+	if end > len(s.text) {
+		end = len(s.text)
+	}
+	lo, hi := 0, len(s.lines)-1
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if s.lines[mid] <= end-1 || s.lines[mid] == 0 {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	start := s.lines[lo]
+	if start > end {
+		start = end
+	}
+	return lo + 1, utf8.RuneCount(s.text[start:end])
 }
 
 func (r *reader) fail(msg string, args ...any) error {
@@ -125,7 +167,21 @@ func (r *reader) space() error {
 
 // decodeDocument reads one JSON document into expression values.
 func decodeDocument(data []byte) (any, error) {
+	v, _, err := decodeWithPositions(data, false)
+	return v, err
+}
+
+// decodeWithPositions is decodeDocument recording object positions.
+func decodeWithPositions(data []byte, record bool) (any, map[*expr.Object]int, error) {
 	r := &reader{s: data}
+	if record {
+		r.objPos = map[*expr.Object]int{}
+	}
+	v, err := r.document()
+	return v, r.objPos, err
+}
+
+func (r *reader) document() (any, error) {
 	if err := r.space(); err != nil {
 		return nil, err
 	}
@@ -163,6 +219,9 @@ func (r *reader) value(depth int, build bool) (any, error) {
 		var o *expr.Object
 		if build {
 			o = expr.NewObject(4)
+			if r.objPos != nil {
+				r.objPos[o] = r.i
+			}
 		}
 		if err := r.space(); err != nil {
 			return nil, err
@@ -456,40 +515,39 @@ func lineCol(data []byte, end int) (int, int) {
 // For objects and arrays that is the opening bracket, for other values
 // their last character, as ARM reports them. ok is false when the path
 // does not exist in the text (a value computed at run time).
-func locate(data []byte, path jsonPath) (line, col int, ok bool) {
+func locate(data []byte, path jsonPath) (end int, ok bool) {
 	r := &reader{s: data}
 	if r.space() != nil {
-		return 0, 0, false
+		return 0, false
 	}
 	for _, step := range path {
 		if r.i >= len(r.s) {
-			return 0, 0, false
+			return 0, false
 		}
 		switch r.s[r.i] {
 		case '{':
 			if step.isIdx || !r.seekKey(step.key) {
-				return 0, 0, false
+				return 0, false
 			}
 		case '[':
 			if !step.isIdx || !r.seekIndex(step.index) {
-				return 0, 0, false
+				return 0, false
 			}
 		default:
-			return 0, 0, false
+			return 0, false
 		}
 	}
 	if r.i >= len(r.s) {
-		return 0, 0, false
+		return 0, false
 	}
-	end := r.i + 1
+	end = r.i + 1
 	if c := r.s[r.i]; c != '{' && c != '[' {
 		if _, err := r.value(0, false); err != nil {
-			return 0, 0, false
+			return 0, false
 		}
 		end = r.i
 	}
-	l, c := lineCol(data, end)
-	return l, c, true
+	return end, true
 }
 
 // seekKey moves from an object's '{' to the value of its member key

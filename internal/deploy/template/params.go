@@ -89,7 +89,7 @@ func (b *binding) resolveParam(k string) (any, error) {
 	}
 	p := b.t.paramIndex[k]
 	b.paramState[k] = 1
-	pl := b.t.at(p.path)
+	pl := b.t.atObject(p.decl, p.path)
 	var v any
 	given := false
 	if b.provided != nil {

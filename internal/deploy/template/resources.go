@@ -10,11 +10,11 @@ import (
 // resourceDecl is one resource declaration as written, before copy
 // expansion.
 type resourceDecl struct {
-	path     jsonPath
-	symbol   string
-	raw      *expr.Object
-	typ      string // as written (a nested child may give a short type)
-	fullType string // the fully qualified type
+	path       jsonPath
+	symbol     string
+	raw        *expr.Object
+	typ        string // as written (a nested child may give a short type)
+	fullType   string // the fully qualified type
 	apiVersion any
 	name       any
 	condition  any
@@ -310,7 +310,7 @@ func (t *Template) parseDeploymentProperties(d *resourceDecl, v any, path jsonPa
 		switch strings.ToLower(k) {
 		case "template":
 			if to, ok := pv.(*expr.Object); ok {
-				nt, err := parseTemplate(t.doc, path.key(k), to, t.exprs)
+				nt, err := parseTemplate(t.src, path.key(k), to, t.exprs)
 				if err != nil {
 					return err
 				}

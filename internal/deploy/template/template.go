@@ -21,7 +21,7 @@ const (
 // Template is a parsed and validated template document. It is immutable:
 // one Template may be bound many times, concurrently.
 type Template struct {
-	doc  []byte   // the text of the outermost document, for positions
+	src  *source  // the text of the outermost document, for positions; nil for a computed template
 	base jsonPath // where this template sits in doc (nested templates)
 	root *expr.Object
 
@@ -46,6 +46,7 @@ type Template struct {
 }
 
 type paramDecl struct {
+	decl       *expr.Object
 	name       string
 	path       jsonPath
 	spec       *typeSpec
@@ -91,7 +92,7 @@ func Parse(doc []byte) (*Template, error) {
 		return nil, &Error{Code: CodeInvalidTemplate, Message: validationFailed(fmt.Sprintf(
 			"The template size '%d' bytes exceeds the limit of '%d' bytes (4 MB). Please see %s for usage details.", len(doc), MaxTemplateSize, helpLimits))}
 	}
-	v, err := decodeDocument(doc)
+	v, objPos, err := decodeWithPositions(doc, true)
 	if err != nil {
 		return nil, parseFailed(doc, err)
 	}
@@ -99,7 +100,7 @@ func Parse(doc []byte) (*Template, error) {
 	if !ok {
 		return nil, &Error{Code: CodeInvalidTemplate, Message: "Deployment template parse failed: 'The template must be a JSON object.'.", Line: 1, Column: 1}
 	}
-	return parseTemplate(doc, nil, root, newExprCache())
+	return parseTemplate(newSource(doc, objPos), nil, root, newExprCache())
 }
 
 // parseValue parses a template given as a value (a nested deployment's
@@ -112,8 +113,8 @@ func parseValue(v any, cache *exprCache) (*Template, error) {
 	return parseTemplate(nil, nil, root, cache)
 }
 
-func parseTemplate(doc []byte, base jsonPath, root *expr.Object, cache *exprCache) (*Template, error) {
-	t := &Template{doc: doc, base: base, root: root, exprs: cache, paramIndex: map[string]*paramDecl{}, varIndex: map[string]*varDecl{}, loopNames: map[string]bool{}}
+func parseTemplate(src *source, base jsonPath, root *expr.Object, cache *exprCache) (*Template, error) {
+	t := &Template{src: src, base: base, root: root, exprs: cache, paramIndex: map[string]*paramDecl{}, varIndex: map[string]*varDecl{}, loopNames: map[string]bool{}}
 	t.types = &typeParser{t: t, defs: map[string]*typeSpec{}}
 	str := func(key string) (string, error) {
 		v, ok := root.Get(key)
@@ -207,8 +208,8 @@ func (t *Template) parseParameters() error {
 		if err != nil {
 			return err
 		}
-		p := &paramDecl{name: name, path: ppath, spec: spec}
 		do := decl.(*expr.Object)
+		p := &paramDecl{decl: do, name: name, path: ppath, spec: spec}
 		if dv, ok := do.Get("defaultValue"); ok {
 			p.def, p.hasDefault = dv, true
 			if err := t.compile(dv, ppath.key("defaultValue"), ctxParamDefault, func(pl place, msg string, cause error) *Error {

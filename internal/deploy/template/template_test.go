@@ -870,7 +870,11 @@ func TestLocate(t *testing.T) {
 		{jsonPath{{key: "a"}, {index: 1, isIdx: true}, {key: "b"}}, 2, 20},
 		{jsonPath{{key: "C"}, {key: "d"}}, 4, 17},
 	} {
-		l, c, ok := locate(doc, tc.path)
+		end, ok := locate(doc, tc.path)
+		l, c := newSource(doc, nil).lineCol(end)
+		if ol, oc := lineCol(doc, end); ol != l || oc != c {
+			t.Errorf("line index %d:%d differs from a scan %d:%d", l, c, ol, oc)
+		}
 		if !ok || l != tc.line || c != tc.col {
 			t.Errorf("locate(%s) = %d:%d %v, want %d:%d", tc.path, l, c, ok, tc.line, tc.col)
 		}
