@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -120,5 +121,26 @@ func TestBoundedKeyed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, NewBoundedKeyed(1, 2, 3))
 		})
+	}
+}
+
+// TestBoundedKeyedConcurrent is for the race detector: many addresses at
+// once, sweeps included, never more buckets than the bound.
+func TestBoundedKeyedConcurrent(t *testing.T) {
+	k := NewBoundedKeyed(1, 1, 64)
+	t0 := time.Unix(1000, 0)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				k.Allow(fmt.Sprint(g, "/", i), t0.Add(time.Duration(i)*10*time.Millisecond))
+			}
+		}()
+	}
+	wg.Wait()
+	if n := k.Len(); n > 64 {
+		t.Fatalf("%d buckets, bound 64", n)
 	}
 }
