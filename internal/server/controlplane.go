@@ -60,6 +60,9 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 			return c.ObjectID, c.AppID, c.Audience, err
 		},
 	})
+	// Deployments dispatch to the same handler as network requests, less
+	// the metrics (their requests are counted as the deployment's).
+	s.registerDeployments(s.readYourWrites(s.arm))
 	mux.Handle("/", s.metrics.Instrument("arm", s.readYourWrites(s.arm)))
 	return nil
 }

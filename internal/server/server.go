@@ -20,6 +20,7 @@ import (
 	"github.com/keyless-io/keyless/internal/arm"
 	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/bootstrap"
+	"github.com/keyless-io/keyless/internal/deploy"
 	"github.com/keyless-io/keyless/internal/directory"
 	"github.com/keyless-io/keyless/internal/federation"
 	"github.com/keyless-io/keyless/internal/feed"
@@ -82,6 +83,7 @@ type Server struct {
 	metrics  *metrics.Metrics
 	engine   *authz.Engine
 	arm      *arm.Server
+	deployer *deploy.Engine
 	http     *http.Server
 	ready    atomic.Bool
 	// onShutdown run when the drain starts (long-lived streams end).
@@ -255,6 +257,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		go s.rotateKeys(feedCtx)
 	}
 	go s.compactChanges(feedCtx)
+	go s.recoverDeployments(feedCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
 	s.ready.Store(true)
@@ -273,6 +276,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.cfg.Logger.Warn("drain did not finish in time; closing remaining connections", "err", err)
 		_ = s.http.Close()
 	}
+	// Deployments still running are stopped and marked Failed (never left
+	// Running) while the store is still open.
+	s.deployer.Close()
 	stopFeed()
 	if err := s.inst.Store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
