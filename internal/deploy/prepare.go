@@ -16,12 +16,12 @@ import (
 
 	"github.com/keyless-io/keyless/internal/deploy/expr"
 	"github.com/keyless-io/keyless/internal/deploy/template"
+	"github.com/keyless-io/keyless/internal/store"
 )
 
 // API versions the engine uses for its own reads.
 const (
-	resourcesAPIVersion     = "2021-04-01"
-	subscriptionsAPIVersion = "2022-12-01"
+	resourcesAPIVersion = "2021-04-01"
 )
 
 // prepared is a request checked and bound: everything a run or a what-if
@@ -134,11 +134,23 @@ func (e *Engine) deploymentContext(ctx context.Context, caller Caller, scope Sco
 		TenantInfo:  map[string]any{"id": "/tenants/" + e.cfg.TenantID, "tenantId": e.cfg.TenantID, "countryCode": "", "displayName": ""},
 	}
 	if scope.SubscriptionID != "" {
-		sub, err := res.get("/subscriptions/"+scope.SubscriptionID, subscriptionsAPIVersion)
-		if err != nil {
-			return d, nil, scopeError(err, "SubscriptionNotFound", fmt.Sprintf("The subscription '%s' could not be found.", scope.SubscriptionID))
+		// subscription() is the deployment's context, not a read the caller
+		// makes: a Contributor on one group may deploy there without
+		// Microsoft.Resources/subscriptions/read, as in Azure.
+		var sub store.Subscription
+		err := e.cfg.Store.View(ctx, func(tx store.Tx) error {
+			var err error
+			sub, err = tx.GetSubscription(ctx, scope.SubscriptionID)
+			return err
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return d, nil, errorf(http.StatusNotFound, "SubscriptionNotFound", "The subscription '%s' could not be found.", scope.SubscriptionID)
 		}
-		d.SubscriptionInfo = sub
+		if err != nil {
+			return d, nil, err
+		}
+		d.SubscriptionInfo = map[string]any{"id": "/subscriptions/" + sub.ID, "subscriptionId": sub.ID,
+			"tenantId": e.cfg.TenantID, "displayName": sub.DisplayName}
 	}
 	if scope.ResourceGroup != "" {
 		rg, err := res.get(ScopeID(scope), resourcesAPIVersion)

@@ -321,7 +321,7 @@ func TestResourceIDs(t *testing.T) {
 		{"resourceId child", "[resourceId('Microsoft.SQL/servers/databases', 'serverName', 'databaseName')]", `"` + rgID + `/providers/Microsoft.SQL/servers/serverName/databases/databaseName"`},
 		{"resourceId child with slash name", "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'vnet/default')]", `"` + rgID + `/providers/Microsoft.Network/virtualNetworks/vnet/subnets/default"`},
 		{"subscriptionResourceId", "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'acdd72a7-3385-48ef-bd42-f606fba81ae7')]", `"/subscriptions/` + testSub + `/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"`},
-		{"subscriptionResourceId other subscription", "[subscriptionResourceId('22222222-2222-2222-2222-222222222222', 'Microsoft.Resources/resourceGroups', 'rgX')]", `"/subscriptions/22222222-2222-2222-2222-222222222222/providers/Microsoft.Resources/resourceGroups/rgX"`},
+		{"subscriptionResourceId other subscription", "[subscriptionResourceId('22222222-2222-2222-2222-222222222222', 'Microsoft.Resources/resourceGroups', 'rgX')]", `"/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rgX"`},
 		{"tenantResourceId", "[tenantResourceId('Microsoft.Authorization/policyDefinitions', 'p1')]", `"/providers/Microsoft.Authorization/policyDefinitions/p1"`},
 		{"extensionResourceId", "[extensionResourceId(resourceGroup().id, 'Microsoft.Authorization/locks', 'lock1')]", `"` + rgID + `/providers/Microsoft.Authorization/locks/lock1"`},
 		{"managementGroupResourceId with group", "[managementGroupResourceId('mg1', 'Microsoft.Authorization/policyDefinitions', 'p1')]", `"/providers/Microsoft.Management/managementGroups/mg1/providers/Microsoft.Authorization/policyDefinitions/p1"`},
@@ -341,7 +341,7 @@ func TestResourceIDsAtOtherScopes(t *testing.T) {
 		expr  string
 		want  string
 	}{
-		{"resourceId at subscription scope", Scope{SubscriptionID: testSub}, "[resourceId('Microsoft.Resources/resourceGroups', 'rg2')]", "/subscriptions/" + testSub + "/providers/Microsoft.Resources/resourceGroups/rg2"},
+		{"resourceId at subscription scope", Scope{SubscriptionID: testSub}, "[resourceId('Microsoft.Resources/resourceGroups', 'rg2')]", "/subscriptions/" + testSub + "/resourceGroups/rg2"},
 		{"resourceId with group at subscription scope", Scope{SubscriptionID: testSub}, "[resourceId('rg2', 'Microsoft.Storage/storageAccounts', 'sa')]", "/subscriptions/" + testSub + "/resourceGroups/rg2/providers/Microsoft.Storage/storageAccounts/sa"},
 		{"resourceId at management group scope", Scope{ManagementGroup: "mg1"}, "[resourceId('Microsoft.Authorization/policyDefinitions', 'p')]", "/providers/Microsoft.Authorization/policyDefinitions/p"},
 		{"managementGroupResourceId at management group scope", Scope{ManagementGroup: "mg1"}, "[managementGroupResourceId('Microsoft.Authorization/roleDefinitions', 'r')]", "/providers/Microsoft.Management/managementGroups/mg1/providers/Microsoft.Authorization/roleDefinitions/r"},

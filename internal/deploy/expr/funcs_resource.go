@@ -11,6 +11,7 @@ import (
 //	  at subscription scope   /subscriptions/{sub}/providers/{ns}/{type}/{name}
 //	  at management group or tenant scope  /providers/{ns}/{type}/{name}
 //	subscriptionResourceId    /subscriptions/{sub}/providers/{ns}/{type}/{name}
+//	  of Microsoft.Resources/resourceGroups  /subscriptions/{sub}/resourceGroups/{name}
 //	tenantResourceId          /providers/{ns}/{type}/{name}
 //	managementGroupResourceId /providers/Microsoft.Management/managementGroups/{mg}/providers/{ns}/{type}/{name}
 //	extensionResourceId       {baseId}/providers/{ns}/{type}/{name}
@@ -105,7 +106,7 @@ func fnResourceID(ev *evaluator, name string, args []any) (any, error) {
 	case sub != "" && rg != "":
 		return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/" + tail, nil
 	case sub != "" && t == 0:
-		return "/subscriptions/" + sub + "/providers/" + tail, nil
+		return subscriptionChildID(sub, tail), nil
 	case t == 0:
 		return "/providers/" + tail, nil
 	}
@@ -137,7 +138,21 @@ func fnSubscriptionResourceID(ev *evaluator, name string, args []any) (any, erro
 	if sub == "" {
 		return nil, fnError(name, "the deployment is not at subscription or resource group scope; give the subscription ID as the first argument. Please see %s for usage details.", resourceIDHelp)
 	}
-	return "/subscriptions/" + sub + "/providers/" + tail, nil
+	return subscriptionChildID(sub, tail), nil
+}
+
+// subscriptionChildID renders the ID of a resource under a subscription.
+// A resource group is the one type ARM writes without its provider
+// ("/subscriptions/{s}/resourceGroups/{g}", not ".../providers/
+// Microsoft.Resources/resourceGroups/{g}"): subscriptionResourceId() of a
+// group must equal the group's own ID, or dependsOn on a group created by
+// the same template would name nothing.
+func subscriptionChildID(sub, tail string) string {
+	const rgType = "microsoft.resources/resourcegroups/"
+	if len(tail) > len(rgType) && strings.EqualFold(tail[:len(rgType)], rgType) {
+		return "/subscriptions/" + sub + "/resourceGroups/" + tail[len(rgType):]
+	}
+	return "/subscriptions/" + sub + "/providers/" + tail
 }
 
 // fnTenantResourceID is tenantResourceId(resourceType, resourceName1, ...).
