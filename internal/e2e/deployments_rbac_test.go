@@ -142,7 +142,9 @@ func TestCompleteModeAppliesTheLifecycleRules(t *testing.T) {
 		t.Fatalf("the deleted VM's principal still holds %d role assignments", n)
 	}
 	ops := drain(t, armdeployOps(t, env).NewListPager("rg1", "complete", nil),
-		func(r armdeploy.DeploymentOperationsClientListResponse) []*armdeploy.DeploymentOperation { return r.Value })
+		func(r armdeploy.DeploymentOperationsClientListResponse) []*armdeploy.DeploymentOperation {
+			return r.Value
+		})
 	deletes := 0
 	for _, op := range ops {
 		if *op.Properties.ProvisioningOperation == armdeploy.ProvisioningOperationDelete {
@@ -207,7 +209,9 @@ func TestSubscriptionDeploymentWithNestedGroupDeployment(t *testing.T) {
 	}
 	ids, _ := armmsi.NewUserAssignedIdentitiesClient(env.Creds.SubscriptionID, env.AdminCredential(t), env.ARMOptions())
 	list := drain(t, ids.NewListByResourceGroupPager("rg-nested", nil),
-		func(r armmsi.UserAssignedIdentitiesClientListByResourceGroupResponse) []*armmsi.Identity { return r.Value })
+		func(r armmsi.UserAssignedIdentitiesClientListByResourceGroupResponse) []*armmsi.Identity {
+			return r.Value
+		})
 	if len(list) != 3 {
 		t.Fatalf("%d identities in rg-nested, want 3", len(list))
 	}
