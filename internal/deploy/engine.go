@@ -223,13 +223,14 @@ func (e *Engine) Start(ctx context.Context, caller Caller, req Request) (Record,
 		cancel()
 		return Record{}, err
 	}
+	rec := r.rec
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer cancel()
 		r.executeAndRelease(runCtx)
 	}()
-	return r.rec, nil
+	return rec, nil
 }
 
 // newRun records a prepared deployment as Accepted and registers its run,

@@ -67,10 +67,14 @@ func (r *run) execute(ctx context.Context) {
 		e.log.Error("deployment: record Running", "deployment", r.req.Name, "err", err)
 	}
 
-	hbDone := make(chan struct{})
-	go r.heartbeat(ctx, hbDone)
+	hbDone, hbExited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(hbExited)
+		r.heartbeat(ctx, hbDone)
+	}()
 	r.deployAll(ctx)
 	close(hbDone)
+	<-hbExited // the record is the run's alone from here
 
 	props := &r.rec.Properties
 	var outputs map[string]Param

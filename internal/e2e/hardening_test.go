@@ -288,3 +288,18 @@ func TestHTTPEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestDotSegmentsOnTokenPathsGetOAuthErrors: the edge refuses dot segments
+// before routing, and on the token service's paths it answers in OAuth's
+// shape, which MSAL reads.
+func TestDotSegmentsOnTokenPathsGetOAuthErrors(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	status, _, body := rawRequest(t, env, http.MethodPost, "/"+env.Creds.TenantID+"/../oauth2/v2.0/token", "application/x-www-form-urlencoded", []byte("grant_type=client_credentials"), true)
+	var e struct {
+		Error      string `json:"error"`
+		ErrorCodes []int  `json:"error_codes"`
+	}
+	if status != http.StatusBadRequest || json.Unmarshal(body, &e) != nil || e.Error != "invalid_request" || len(e.ErrorCodes) != 1 {
+		t.Fatalf("%d %s", status, body)
+	}
+}

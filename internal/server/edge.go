@@ -3,6 +3,9 @@ package server
 import (
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/keyless-io/keyless/internal/arm"
 )
@@ -19,6 +22,11 @@ func requestEdge(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, seg := range strings.Split(r.URL.Path, "/") {
 			if seg == "." || seg == ".." {
+				if isTokenServicePath(r.URL.Path) {
+					// OAuth clients read OAuth errors, not ARM's.
+					writeOAuthEdgeError(w, "The request URI path segment '"+seg+"' is not allowed.")
+					return
+				}
 				writeEdgeError(w, http.StatusBadRequest, "InvalidRequestUri",
 					"The request URI path segment '"+seg+"' is not allowed.")
 				return
@@ -89,4 +97,29 @@ func writeEdgeError(w http.ResponseWriter, status int, code, message string) {
 	arm.WriteJSON(w, status, struct {
 		Error detail `json:"error"`
 	}{detail{code, message}})
+}
+
+// isTokenServicePath reports the paths the token service owns (its
+// prefixes in the mux).
+func isTokenServicePath(p string) bool {
+	for _, part := range []string{"/oauth2/", "/.well-known/", "/discovery/", "/v2.0/"} {
+		if strings.Contains(p, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeOAuthEdgeError is Entra's error body for a request refused before
+// the token service saw it.
+func writeOAuthEdgeError(w http.ResponseWriter, message string) {
+	const code = 90023
+	arm.WriteJSON(w, http.StatusBadRequest, map[string]any{
+		"error":             "invalid_request",
+		"error_description": "AADSTS90023: " + message,
+		"error_codes":       []int{code},
+		"timestamp":         time.Now().UTC().Format("2006-01-02 15:04:05Z"),
+		"trace_id":          uuid.NewString(),
+		"correlation_id":    uuid.NewString(),
+	})
 }
