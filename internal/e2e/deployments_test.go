@@ -92,7 +92,7 @@ const identityTemplate = `{
   }
 }`
 
-func mustTemplate(t *testing.T, doc string) map[string]any {
+func mustTemplate(t testing.TB, doc string) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(doc), &m); err != nil {
@@ -110,7 +110,7 @@ func deploymentsClient(t *testing.T, env *testenv.Env) *armdeploy.DeploymentsCli
 	return c
 }
 
-func createGroup(t *testing.T, env *testenv.Env, name string) {
+func createGroup(t testing.TB, env *testenv.Env, name string) {
 	t.Helper()
 	groups, _ := armresources.NewResourceGroupsClient(env.Creds.SubscriptionID, env.AdminCredential(t), env.ARMOptions())
 	if _, err := groups.CreateOrUpdate(context.Background(), name, armresources.ResourceGroup{Location: to.Ptr("westus")}, nil); err != nil {
