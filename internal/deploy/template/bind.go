@@ -67,7 +67,8 @@ type Resource struct {
 	Nested *NestedDeployment
 	// Body evaluates the resource's ARM request body now: every member
 	// but type, apiVersion, name, dependsOn, copy, condition, scope,
-	// comments, existing, resources, subscriptionId and resourceGroup, with
+	// comments, existing, resources, subscriptionId, resourceGroup and
+	// metadata, with
 	// this instance's copyIndex bound. Call it once DependsOn are
 	// deployed: it may call reference(). A nested deployment's
 	// properties.template is returned as written (bind it with Nested).

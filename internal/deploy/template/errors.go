@@ -20,6 +20,9 @@ const (
 	// CodeInvalidContentLink is a linked template (templateLink) keyless
 	// cannot fetch.
 	CodeInvalidContentLink = "InvalidContentLink"
+	// CodeInternal is a Deployment the engine filled with a value that is
+	// not JSON (a bug in the caller, never the user's template).
+	CodeInternal = "InternalServerError"
 )
 
 // Help links ARM appends to its messages.

@@ -1,7 +1,9 @@
 package template
 
 import (
+	"runtime"
 	"testing"
+	"time"
 )
 
 // FuzzParse runs outside input through Parse, Bind, every Body, nested
@@ -20,6 +22,12 @@ func FuzzParse(f *testing.F) {
 		if len(doc) > 1<<16 || len(params) > 1<<12 {
 			return
 		}
+		watchdog := time.AfterFunc(10*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			panic("FuzzParse: one input ran for more than 10s:\n" + string(buf[:n]))
+		})
+		defer watchdog.Stop()
 		tmpl, err := Parse(doc)
 		if err != nil {
 			if _, ok := err.(*Error); !ok {

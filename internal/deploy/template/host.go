@@ -160,14 +160,14 @@ func newBinding(t *Template, d *Deployment) (*binding, error) {
 		}
 		ev, err := toValue(v)
 		if err != nil {
-			return nil, fmt.Errorf("template: the %s() value given by the engine is not valid: %w", name, err)
+			return nil, &Error{Code: CodeInternal, Message: fmt.Sprintf("The %s() value given to the template is not valid: %v", name, err), Err: err}
 		}
 		b.infos[name] = ev
 	}
 	if d.DeploymentInfo != nil {
 		v, err := toValue(d.DeploymentInfo)
 		if err != nil {
-			return nil, fmt.Errorf("template: the deployment() value given by the engine is not valid: %w", err)
+			return nil, &Error{Code: CodeInternal, Message: fmt.Sprintf("The deployment() value given to the template is not valid: %v", err), Err: err}
 		}
 		b.deploymentValue = v
 	} else {
@@ -225,7 +225,11 @@ type host struct {
 // 800-element inputs would otherwise be half a billion values), so a
 // hostile template fails instead of exhausting the server. Real templates
 // use a tiny fraction.
-const maxWork = 8 << 20
+const maxWork = 2 << 20
+
+// exprBudget bounds one expression's work (expr's units), well below
+// expr's default: a template step runs many expressions.
+const exprBudget = 4 << 20
 
 var errTooCostly = errors.New("The template is too costly to evaluate: its copy loops and values exceed the work keyless allows for one deployment step.")
 
@@ -242,7 +246,7 @@ func (b *binding) host(ctx evalContext, loops []loopFrame) *host {
 	if ctx == ctxRuntime {
 		h.work = new(int64)
 	}
-	h.ec = expr.Context{Host: h, Functions: b.t.funcs}
+	h.ec = expr.Context{Host: h, Functions: b.t.funcs, Budget: exprBudget}
 	if ctx == ctxParamDefault {
 		h.ec.Now = b.d.Now
 		if h.ec.Now == nil {

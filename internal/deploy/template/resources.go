@@ -52,6 +52,9 @@ var bodyExcluded = map[string]bool{
 	"type": true, "apiversion": true, "name": true, "dependson": true, "copy": true,
 	"condition": true, "scope": true, "comments": true, "existing": true, "resources": true,
 	"subscriptionid": true, "resourcegroup": true,
+	// Bicep writes a resource's @description as metadata; ARM neither
+	// evaluates nor sends it.
+	"metadata": true,
 }
 
 const deploymentsType = "Microsoft.Resources/deployments"

@@ -164,9 +164,8 @@ func parseTemplate(src *source, base jsonPath, root *expr.Object, cache *exprCac
 	if err := t.types.parseDefinitions(defs, base.key("definitions")); err != nil {
 		return nil, err
 	}
-	if err := t.parseParameters(); err != nil {
-		return nil, err
-	}
+	// Functions first: parameter defaults, variables, resources and
+	// outputs may all call them.
 	if fv, ok := root.Get("functions"); ok && fv != nil {
 		fns, err := expr.ParseFunctions(fv)
 		if err != nil {
@@ -174,6 +173,9 @@ func parseTemplate(src *source, base jsonPath, root *expr.Object, cache *exprCac
 			return nil, invalid(p, err, "The template 'functions' section%s is not valid: %s Please see %s for usage details.", p.lc(), sentence(causeMessage(err)), "https://aka.ms/arm-syntax-functions")
 		}
 		t.funcs = fns
+	}
+	if err := t.parseParameters(); err != nil {
+		return nil, err
 	}
 	if err := t.parseVariables(); err != nil {
 		return nil, err

@@ -883,3 +883,91 @@ func TestLocate(t *testing.T) {
 		t.Errorf("path = %s", got)
 	}
 }
+
+func TestFunctionsReferencesAndScopedModules(t *testing.T) {
+	doc := `{
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/managementGroupDeploymentTemplate.json#",
+  "languageVersion": "2.0",
+  "contentVersion": "1.0.0.0",
+  "functions": [{"namespace": "naming", "members": {"id": {"parameters": [{"name": "base", "type": "string"}], "output": {"type": "string", "value": "[format('id-{0}', parameters('base'))]"}}}}],
+  "parameters": {"base": {"type": "string", "defaultValue": "[naming.id('x')]"}},
+  "variables": {"mg": "[naming.id(parameters('base'))]"},
+  "resources": {
+    "ids": {"copy": {"name": "ids", "count": 2}, "type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31",
+            "subscriptionId": "00000000-0000-0000-0000-000000000009", "resourceGroup": "rg9", "existing": true, "name": "[format('{0}-{1}', parameters('base'), copyIndex())]"},
+    "mod": {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "mod", "location": "westeurope",
+            "scope": "[format('Microsoft.Management/managementGroups/{0}', variables('mg'))]",
+            "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"},
+              "parameters": {"principals": {"value": "[map(references('ids'), lambda('r', lambdaVariables('r').principalId))]"}},
+              "template": {"parameters": {"principals": {"type": "array"}}, "resources": [],
+                "outputs": {"n": {"type": "int", "value": "[length(parameters('principals'))]"}}}}},
+    "after": {"type": "Microsoft.Authorization/locks", "apiVersion": "2020-05-01", "name": "lock", "dependsOn": ["mod"], "properties": {"level": "ReadOnly", "n": "[reference('mod').outputs]"}}
+  }
+}`
+	d := rgDeployment("")
+	d.Scope = expr.Scope{TenantID: testTenant, ManagementGroup: "root"}
+	d.ResourceGroupInfo = nil
+	p, err := mustParse(t, doc).Bind(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Parameters["base"].Value != "id-x" {
+		t.Errorf("user-defined function in a default = %v", p.Parameters["base"].Value)
+	}
+	mod := p.Resources[2]
+	if mod.Nested == nil || mod.Nested.Scope.ManagementGroup != "id-id-x" || mod.ID != "/providers/Microsoft.Management/managementGroups/id-id-x/providers/Microsoft.Resources/deployments/mod" {
+		t.Fatalf("module = %+v", mod)
+	}
+	if p.Resources[0].ID != "/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg9/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-x-0" {
+		t.Errorf("existing in another group = %s", p.Resources[0].ID)
+	}
+	if got := ids(p.Resources[3].DependsOn); len(got) != 1 || got[0] != mod.ID {
+		t.Errorf("dependsOn module = %v", got)
+	}
+	nd := rgDeployment("")
+	nd.Scope = mod.Nested.Scope
+	np, err := mod.Nested.Bind(nd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	principals, _ := np.Parameters["principals"].Value.([]any)
+	if len(principals) != 2 || principals[1] != "pid-id-x-1" {
+		t.Errorf("references() into a module = %v", principals)
+	}
+	outs, err := np.Outputs()
+	if err != nil || outs["n"].Value != int64(2) {
+		t.Errorf("module outputs = %v %v", outs, err)
+	}
+}
+
+func TestCopiedParentWithChildrenAndSkippedReference(t *testing.T) {
+	doc := tmplWith(`"on": {"type": "bool", "defaultValue": false}`, `
+{"type": "Microsoft.Web/sites", "apiVersion": "2022-09-01", "name": "[format('site{0}', copyIndex())]", "copy": {"name": "sites", "count": 2},
+ "resources": [{"type": "config", "apiVersion": "2022-09-01", "name": "web", "properties": {"i": "[copyIndex('sites')]"}}]},
+{"condition": "[parameters('on')]", "type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31", "name": "maybe"},
+{"type": "Microsoft.Authorization/locks", "apiVersion": "2020-05-01", "name": "lock", "dependsOn": ["maybe"],
+ "properties": {"p": "[if(parameters('on'), reference('maybe').principalId, 'none')]", "q": "[reference('maybe').principalId]"}}`)
+	p := mustBind(t, doc, "")
+	if len(p.Resources) != 5 {
+		t.Fatalf("resources = %v", ids(p.Resources))
+	}
+	if p.Resources[3].Name != "site1/web" || p.Resources[3].DependsOn[0] != p.Resources[2] {
+		t.Errorf("children of a copied parent = %s depends %v", p.Resources[3].Name, ids(p.Resources[3].DependsOn))
+	}
+	if b := bodyJSON(t, p.Resources[3]); !strings.Contains(b, `"i":1`) {
+		t.Errorf("child body = %s", b)
+	}
+	_, err := p.Resources[4].Body()
+	if err == nil || !strings.Contains(err.Error(), "its condition evaluated to false") || !strings.Contains(err.Error(), "properties.q") && false {
+		t.Errorf("reference to a skipped resource = %v", err)
+	}
+	var te *Error
+	if errors.As(err, &te) && te.Path != "resources[2].properties.q" {
+		t.Errorf("path = %s", te.Path)
+	}
+}
+
+func TestCircularTypeReference(t *testing.T) {
+	runErrCases(t, []errCase{{name: "ref cycle", doc: `{"languageVersion": "2.0", "definitions": {"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}},
+"parameters": {"p": {"$ref": "#/definitions/a", "type": "securestring"}}}`, want: "circular"}})
+}

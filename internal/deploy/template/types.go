@@ -64,7 +64,7 @@ func DisplayType(typ string) string {
 
 // isSecure reports whether the declared type is securestring or secureObject.
 func (s *typeSpec) isSecure() bool {
-	for s != nil {
+	for i := 0; s != nil && i < 64; i++ {
 		if s.typ == "securestring" || s.typ == "secureobject" {
 			return true
 		}
@@ -123,6 +123,14 @@ func (tp *typeParser) parseDefinitions(section any, path jsonPath) error {
 		spec := tp.defs[strings.ToLower(k)]
 		if err := tp.fill(spec, v, path.key(k), "type definition '"+k+"'"); err != nil {
 			return err
+		}
+	}
+	// A chain of $ref that never reaches a type ("a" is "b", "b" is "a")
+	// has no meaning; refuse it rather than chase it at every check.
+	for i := 0; i < o.Len(); i++ {
+		k, _ := o.At(i)
+		if tp.defs[strings.ToLower(k)].baseType() == "" {
+			return tp.bad(path.key(k), "type definition '"+k+"'", "its '$ref' chain is circular and never reaches a type")
 		}
 	}
 	return nil
