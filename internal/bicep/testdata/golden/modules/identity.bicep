@@ -1,0 +1,14 @@
+@description('Name of the identity.')
+param name string
+param location string = resourceGroup().location
+param tags object = {}
+
+resource uami 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: name
+  location: location
+  tags: tags
+}
+
+output id string = uami.id
+output principalId string = uami.properties.principalId
+output clientId string = uami.properties.clientId

@@ -1,0 +1,451 @@
+package bicep
+
+import (
+	"path"
+	"strings"
+)
+
+var primitiveTypes = map[string]bool{"string": true, "int": true, "bool": true, "object": true, "array": true, "any": true}
+
+// typeProperties is the ARM type description of a declared type:
+// {"type": "string"}, {"$ref": "#/definitions/x"}, allowedValues for
+// literal unions, properties/items/prefixItems, nullable.
+func (m *model) typeProperties(t TypeExpr) *jObject {
+	o := newObj()
+	switch x := t.(type) {
+	case nil:
+		return o
+	case *TypeParen:
+		return m.typeProperties(x.X)
+	case *TypeRef:
+		if len(x.Props) > 0 {
+			m.errorf(x.Pos, "BCP393", "Type property access (%s.%s) is not supported by keyless.", x.Name, strings.Join(x.Props, "."))
+			return o
+		}
+		if x.Namespace != "" && x.Namespace != "sys" {
+			s := m.syms[x.Namespace]
+			if s == nil || s.kind != symNamespace {
+				m.errorf(x.Pos, "BCP057", "The name %q does not exist in the current context.", x.Namespace)
+				return o
+			}
+			if st := s.ns.syms[x.Name]; st == nil || st.kind != symType || !hasDecorator(st.typ.Decorators, "export") {
+				m.errorf(x.Pos, "BCP052", "The type %q does not contain type %q, or it is not exported.", x.Namespace, x.Name)
+				return o
+			}
+			return o.set("$ref", "#/definitions/"+x.Namespace+"."+x.Name)
+		}
+		if s := m.syms[x.Name]; s != nil && s.kind == symType {
+			return o.set("$ref", "#/definitions/"+x.Name)
+		}
+		if primitiveTypes[x.Name] {
+			if x.Name == "any" {
+				return o
+			}
+			return o.set("type", x.Name)
+		}
+		m.errorf(x.Pos, "BCP302", "The name %q is not a valid type. Please specify one of the following types: \"array\", \"bool\", \"int\", \"object\", \"string\".", x.Name)
+	case *TypeLiteral:
+		v := rootCx(m).value(x.Value)
+		o.set("type", literalTypeName(v))
+		o.set("allowedValues", []any{v})
+	case *TypeNullable:
+		inner := m.typeProperties(x.X)
+		inner.set("nullable", true)
+		return inner
+	case *TypeArray:
+		o.set("type", "array")
+		o.set("items", m.typeProperties(x.Elem))
+	case *TypeTuple:
+		o.set("type", "array")
+		var items []any
+		for i, it := range x.Items {
+			ip := m.typeProperties(it)
+			m.applyModifiers(ip, x.Decos[i], false)
+			items = append(items, ip)
+		}
+		if items == nil {
+			items = []any{}
+		}
+		o.set("prefixItems", items)
+		o.set("items", false)
+	case *TypeObject:
+		o.set("type", "object")
+		if len(x.Props) > 0 {
+			props := newObj()
+			for _, p := range x.Props {
+				pp := m.typeProperties(p.Type)
+				m.applyModifiers(pp, p.Decorators, false)
+				props.set(p.Name, pp)
+			}
+			o.set("properties", props)
+		}
+		if x.Additional != nil {
+			ap := m.typeProperties(x.Additional)
+			m.applyModifiers(ap, x.AddDecos, false)
+			o.set("additionalProperties", ap)
+		}
+	case *TypeUnion:
+		var values []any
+		nullable := false
+		typ := ""
+		for _, mem := range x.Members {
+			lit, ok := unparen(mem).(*TypeLiteral)
+			if !ok {
+				m.errorf(mem.Position(), "BCP294", "Type unions must be reduced to a single ARM type (such as 'string', 'int', or 'bool').")
+				return o
+			}
+			v := rootCx(m).value(lit.Value)
+			if v == nil {
+				nullable = true
+				continue
+			}
+			tn := literalTypeName(v)
+			if typ != "" && typ != tn {
+				m.errorf(mem.Position(), "BCP294", "Type unions must be reduced to a single ARM type (such as 'string', 'int', or 'bool').")
+				return o
+			}
+			typ = tn
+			values = append(values, v)
+		}
+		o.set("type", typ)
+		o.set("allowedValues", values)
+		if nullable {
+			o.set("nullable", true)
+		}
+	case *TypeResource:
+		if x.Keyword == "resource" {
+			// resource-typed parameters and outputs pass the resource id
+			o.set("type", "string")
+			mergeMetadata(o, "resourceType", x.Type)
+			return o
+		}
+		m.errorf(x.Pos, "BCP395", "%s<...> types need Azure's resource type library, which keyless does not have.", x.Keyword)
+	}
+	return o
+}
+
+func unparen(t TypeExpr) TypeExpr {
+	for {
+		p, ok := t.(*TypeParen)
+		if !ok {
+			return t
+		}
+		t = p.X
+	}
+}
+
+func literalTypeName(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case int64:
+		return "int"
+	case bool:
+		return "bool"
+	case *jObject:
+		return "object"
+	case []any:
+		return "array"
+	}
+	return "object"
+}
+
+// definitions: the file's type declarations, then imported types.
+func (m *model) definitions() *jObject {
+	defs := newObj()
+	for _, s := range m.importedSym {
+		if s.kind != symType {
+			continue
+		}
+		d := s.from.typeProperties(s.typ.Value)
+		s.from.applyModifiers(d, s.typ.Decorators, false)
+		mergeMetadata(d, "__bicep_imported_from!", newObj().set("sourceTemplate", relPath(m.path, s.from.path)))
+		defs.set(s.name, d)
+	}
+	for _, im := range m.imports {
+		if im.Wildcard == "" {
+			continue
+		}
+		s := m.syms[im.Wildcard]
+		if s == nil || s.ns == nil {
+			continue
+		}
+		for _, t := range s.ns.types {
+			if !hasDecorator(t.Decorators, "export") {
+				continue
+			}
+			d := s.ns.typeProperties(t.Value)
+			s.ns.applyModifiers(d, t.Decorators, false)
+			mergeMetadata(d, "__bicep_imported_from!", newObj().set("sourceTemplate", relPath(m.path, s.ns.path)))
+			defs.set(im.Wildcard+"."+t.Name, d)
+		}
+	}
+	for _, t := range m.types {
+		d := m.typeProperties(t.Value)
+		m.applyModifiers(d, t.Decorators, true)
+		defs.set(t.Name, d)
+	}
+	return defs
+}
+
+func relPath(from, to string) string {
+	dir := path.Dir(from)
+	if dir == "." {
+		return to
+	}
+	if strings.HasPrefix(to, dir+"/") {
+		return strings.TrimPrefix(to, dir+"/")
+	}
+	return to
+}
+
+// functionsSection emits user-defined functions in the __bicep namespace.
+func (m *model) functionsSection() []any {
+	members := newObj()
+	add := func(owner *model, fn *FuncStmt, name string) {
+		f := newObj()
+		var params []any
+		locals := map[string]aexpr{}
+		for _, p := range fn.Params {
+			po := owner.typeProperties(p.Type)
+			po.set("name", p.Name)
+			params = append(params, po)
+			locals[p.Name] = call("parameters", aStr(p.Name))
+		}
+		if params == nil {
+			params = []any{}
+		}
+		f.set("parameters", params)
+		out := owner.typeProperties(fn.Output)
+		body := rootCx(owner).with(locals)
+		body.inFunc = true
+		out.set("value", body.value(fn.Body))
+		f.set("output", out)
+		if d := decorator(fn.Decorators, "description"); d != nil && len(d.Args) == 1 {
+			mergeMetadata(f, "description", rootCx(owner).value(d.Args[0]))
+		}
+		if hasDecorator(fn.Decorators, "export") {
+			mergeMetadata(f, "__bicep_export!", true)
+		}
+		if owner != m {
+			mergeMetadata(f, "__bicep_imported_from!", newObj().set("sourceTemplate", relPath(m.path, owner.path)))
+		}
+		members.set(name, f)
+	}
+	for _, s := range m.importedSym {
+		if s.kind == symFunc {
+			add(s.from, s.fn, s.name)
+		}
+	}
+	for _, fn := range m.funcs {
+		add(m, fn, fn.Name)
+	}
+	if len(members.keys) == 0 {
+		return nil
+	}
+	return []any{newObj().set("namespace", "__bicep").set("members", members)}
+}
+
+// ---- compile-time imports ----
+
+func (m *model) bindImports() {
+	for _, im := range m.imports {
+		if im.Extension {
+			m.errorf(im.Pos, "BCP204", "Extensions (extension/provider declarations) are not supported by keyless.")
+			continue
+		}
+		var src *model
+		if isRegistryRef(im.From) {
+			file, ok := m.c.cachePath(im.From)
+			if !ok {
+				m.errorf(im.FromPos, "BCP192", "Unable to restore the artifact with reference %q: keyless compiles without network access. Put it in the local module cache as %s.", im.From, cacheLayoutHint(im.From))
+				continue
+			}
+			src, _ = m.c.loadModuleFile(m, m.c.opts.ModuleCache, file, im.FromPos)
+		} else if strings.HasSuffix(strings.ToLower(im.From), ".json") {
+			m.errorf(im.FromPos, "BCP395", "Importing from an ARM JSON template is not supported by keyless; import from a .bicep file.")
+			continue
+		} else {
+			src, _ = m.c.loadModule(m, im.From, im.FromPos)
+		}
+		if src == nil {
+			continue
+		}
+		if im.Wildcard != "" {
+			m.declare(&symbol{kind: symNamespace, name: im.Wildcard, pos: im.Pos, ns: src})
+			continue
+		}
+		for _, it := range im.Items {
+			s := src.syms[it.Name]
+			if s == nil || !isExported(s) {
+				m.errorf(it.Pos, "BCP360", "The %q symbol was not found in (or was not exported by) the imported template.", it.Name)
+				continue
+			}
+			name := it.Name
+			if it.Alias != "" {
+				name = it.Alias
+			}
+			ns := &symbol{kind: s.kind, name: name, pos: it.Pos, v: s.v, typ: s.typ, fn: s.fn, from: src}
+			m.declare(ns)
+			m.importedSym = append(m.importedSym, ns)
+			m.importClosure(src, s, map[*symbol]bool{})
+		}
+	}
+}
+
+// importClosure brings in the types, variables and functions an imported
+// symbol refers to, under their own names.
+func (m *model) importClosure(src *model, s *symbol, seen map[*symbol]bool) {
+	if seen[s] {
+		return
+	}
+	seen[s] = true
+	var names []string
+	collectTypeNames := func(t TypeExpr) {}
+	var walkType func(t TypeExpr)
+	walkType = func(t TypeExpr) {
+		switch x := t.(type) {
+		case *TypeRef:
+			if x.Namespace == "" {
+				names = append(names, x.Name)
+			}
+		case *TypeParen:
+			walkType(x.X)
+		case *TypeNullable:
+			walkType(x.X)
+		case *TypeArray:
+			walkType(x.Elem)
+		case *TypeTuple:
+			for _, it := range x.Items {
+				walkType(it)
+			}
+		case *TypeObject:
+			for _, p := range x.Props {
+				walkType(p.Type)
+			}
+			if x.Additional != nil {
+				walkType(x.Additional)
+			}
+		case *TypeUnion:
+			for _, mem := range x.Members {
+				walkType(mem)
+			}
+		}
+	}
+	_ = collectTypeNames
+	switch s.kind {
+	case symType:
+		walkType(s.typ.Value)
+	case symVar:
+		src.walkRefs(s.v.Value, nil, nil, func(d dep) { names = append(names, d.sym.name) })
+	case symFunc:
+		for _, p := range s.fn.Params {
+			walkType(p.Type)
+		}
+		walkType(s.fn.Output)
+		walkCalls(s.fn.Body, func(n string) { names = append(names, n) })
+	}
+	for _, n := range names {
+		t := src.syms[n]
+		if t == nil || (t.kind != symType && t.kind != symVar && t.kind != symFunc) {
+			if t != nil && s.kind == symVar {
+				m.errorf(s.pos, "BCP360", "The imported variable refers to %q, which is not a type, variable or function.", n)
+			}
+			continue
+		}
+		if existing := m.syms[n]; existing != nil {
+			if existing.from == src && (existing.v == t.v && existing.typ == t.typ && existing.fn == t.fn) {
+				continue
+			}
+			m.errorf(s.pos, "BCP028", "Identifier %q needed by an imported symbol is declared multiple times.", n)
+			continue
+		}
+		ns := &symbol{kind: t.kind, name: n, pos: s.pos, v: t.v, typ: t.typ, fn: t.fn, from: src}
+		m.syms[n] = ns
+		m.importedSym = append(m.importedSym, ns)
+		m.importClosure(src, t, seen)
+	}
+}
+
+func walkCalls(e Expr, visit func(string)) {
+	var walk func(e Expr)
+	walk = func(e Expr) {
+		switch x := e.(type) {
+		case *CallExpr:
+			if x.Receiver == nil {
+				visit(x.Name)
+			}
+			walk(x.Receiver)
+			for _, a := range x.Args {
+				walk(a)
+			}
+		case *InterpString:
+			for _, s := range x.Exprs {
+				walk(s)
+			}
+		case *ObjectLit:
+			for _, p := range x.Props {
+				walk(p.Value)
+			}
+		case *ArrayLit:
+			for _, it := range x.Items {
+				walk(it)
+			}
+		case *UnaryExpr:
+			walk(x.X)
+		case *BinaryExpr:
+			walk(x.X)
+			walk(x.Y)
+		case *TernaryExpr:
+			walk(x.Cond)
+			walk(x.Then)
+			walk(x.Else)
+		case *PropertyAccess:
+			walk(x.X)
+		case *IndexAccess:
+			walk(x.X)
+			walk(x.Index)
+		case *ParenExpr:
+			walk(x.X)
+		case *LambdaExpr:
+			walk(x.Body)
+		case *NonNullAssert:
+			walk(x.X)
+		}
+	}
+	walk(e)
+}
+
+func isExported(s *symbol) bool {
+	switch s.kind {
+	case symType:
+		return hasDecorator(s.typ.Decorators, "export")
+	case symVar:
+		return hasDecorator(s.v.Decorators, "export")
+	case symFunc:
+		return hasDecorator(s.fn.Decorators, "export")
+	}
+	return false
+}
+
+// importedValue is ns.variable of a wildcard import.
+func (c *cx) importedValue(ns *symbol, name string, p Pos) aexpr {
+	s := ns.ns.syms[name]
+	if s == nil || s.kind != symVar || !hasDecorator(s.v.Decorators, "export") {
+		c.errorf(p, "BCP052", "The namespace %q does not contain exported variable %q.", ns.name, name)
+		return call("null")
+	}
+	// wildcard-imported variables are inlined from the source file
+	return rootCx(ns.ns).conv(s.v.Value)
+}
+
+// importedCall is ns.func(...) of a wildcard import.
+func (c *cx) importedCall(ns *symbol, x *CallExpr) aexpr {
+	s := ns.ns.syms[x.Name]
+	if s == nil || s.kind != symFunc || !hasDecorator(s.fn.Decorators, "export") {
+		c.errorf(x.NamePos, "BCP052", "The namespace %q does not contain exported function %q.", ns.name, x.Name)
+		return call("null")
+	}
+	c.errorf(x.NamePos, "BCP395", "Calling a function through a wildcard import (%s.%s) is not supported by keyless; use import {%s} from '...'.", ns.name, x.Name, x.Name)
+	return call("null")
+}
