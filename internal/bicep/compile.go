@@ -162,7 +162,7 @@ func (c *compiler) loadModule(m *model, ref string, at Pos) (*model, any) {
 			m.errorf(at, "BCP192", "Unable to restore the module with reference %q: keyless compiles without network access. Put the module in the local module cache (Options.ModuleCache, --module-cache) as %s.", ref, cacheLayoutHint(ref))
 			return nil, nil
 		}
-		return c.loadModuleFile(m, c.opts.ModuleCache, file, at)
+		return c.loadModuleFile(m, c.opts.ModuleCache, file, at, true)
 	}
 	if strings.Contains(ref, "\\") {
 		m.errorf(at, "BCP098", "The specified file path contains a \"\\\" character. Use \"/\" instead as the directory separator character.")
@@ -177,10 +177,10 @@ func (c *compiler) loadModule(m *model, ref string, at Pos) (*model, any) {
 		m.errorf(at, "BCP091", "An error occurred reading file. The path %q leaves the compiled directory.", ref)
 		return nil, nil
 	}
-	return c.loadModuleFile(m, c.fsys, file, at)
+	return c.loadModuleFile(m, c.fsys, file, at, false)
 }
 
-func (c *compiler) loadModuleFile(m *model, fsys fs.FS, file string, at Pos) (*model, any) {
+func (c *compiler) loadModuleFile(m *model, fsys fs.FS, file string, at Pos, cached bool) (*model, any) {
 	if strings.HasSuffix(strings.ToLower(file), ".json") {
 		data, err := fs.ReadFile(fsys, file)
 		if err != nil {
@@ -194,7 +194,7 @@ func (c *compiler) loadModuleFile(m *model, fsys fs.FS, file string, at Pos) (*m
 		}
 		return nil, v
 	}
-	if fsys != c.fsys {
+	if cached {
 		// A cached Bicep module compiles from the cache's file system.
 		sub := newCompiler(fsys, c.opts)
 		sm := sub.load(file, nil, Pos{})

@@ -261,7 +261,7 @@ func (m *model) bindImports() {
 				m.errorf(im.FromPos, "BCP192", "Unable to restore the artifact with reference %q: keyless compiles without network access. Put it in the local module cache as %s.", im.From, cacheLayoutHint(im.From))
 				continue
 			}
-			src, _ = m.c.loadModuleFile(m, m.c.opts.ModuleCache, file, im.FromPos)
+			src, _ = m.c.loadModuleFile(m, m.c.opts.ModuleCache, file, im.FromPos, true)
 		} else if strings.HasSuffix(strings.ToLower(im.From), ".json") {
 			m.errorf(im.FromPos, "BCP395", "Importing from an ARM JSON template is not supported by keyless; import from a .bicep file.")
 			continue

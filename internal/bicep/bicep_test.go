@@ -1,0 +1,203 @@
+package bicep
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func compileMap(t *testing.T, files map[string]string, opts Options) *Result {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	for name, src := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(src)}
+	}
+	res, err := Compile(fsys, "main.bicep", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestDiagnostics: bad input gives a diagnostic with file, line, column and
+// code, and no template.
+func TestDiagnostics(t *testing.T) {
+	tests := []struct {
+		name      string
+		files     map[string]string
+		code      string
+		line, col int
+		file      string
+	}{
+		{"syntax error in a declaration", map[string]string{"main.bicep": "param x string\nvar = 1\n"}, "BCP015", 2, 5, ""},
+		{"unknown symbol", map[string]string{"main.bicep": "output o string = missing\n"}, "BCP057", 1, 19, ""},
+		{"unknown function", map[string]string{"main.bicep": "output o string = noSuchFunction()\n"}, "BCP057", 1, 19, ""},
+		{"function name in wrong case", map[string]string{"main.bicep": "output o string = touppeR('a')\n"}, "BCP082", 1, 19, ""},
+		{"duplicate declaration", map[string]string{"main.bicep": "param a string\nvar a = 'x'\noutput o string = a\n"}, "BCP028", 2, 5, ""},
+		{"variable cycle", map[string]string{"main.bicep": "var a = b\nvar b = a\noutput o string = a\n"}, "BCP080", 2, 5, ""},
+		{"self reference", map[string]string{"main.bicep": "var a = a\noutput o string = a\n"}, "BCP079", 1, 5, ""},
+		{"wrong default type", map[string]string{"main.bicep": "param n int = 'x'\noutput o int = n\n"}, "BCP033", 1, 15, ""},
+		{"default not allowed", map[string]string{"main.bicep": "@allowed([\n  'a'\n])\nparam n string = 'b'\noutput o string = n\n"}, "BCP027", 4, 18, ""},
+		{"decorator on wrong type", map[string]string{"main.bicep": "@minValue(1)\nparam n string\noutput o string = n\n"}, "BCP124", 1, 1, ""},
+		{"batchSize without loop", map[string]string{"main.bicep": "@batchSize(1)\nresource r 'A.B/c@2020-01-01' = {\n  name: 'r'\n}\n"}, "BCP154", 1, 1, ""},
+		{"missing module file", map[string]string{"main.bicep": "module m './nope.bicep' = {\n  name: 'm'\n}\n"}, "BCP091", 1, 10, ""},
+		{"module cycle", map[string]string{"main.bicep": "module m './a.bicep' = {\n  name: 'm'\n}\n", "a.bicep": "module m './main.bicep' = {\n  name: 'm'\n}\n"}, "BCP095", 1, 10, "a.bicep"},
+		{"unknown module parameter", map[string]string{"main.bicep": "module m './a.bicep' = {\n  name: 'm'\n  params: {\n    nope: 1\n  }\n}\n", "a.bicep": "param p string = 'x'\noutput o string = p\n"}, "BCP037", 4, 5, ""},
+		{"missing module parameter", map[string]string{"main.bicep": "module m './a.bicep' = {\n  name: 'm'\n}\n", "a.bicep": "param p string\noutput o string = p\n"}, "BCP035", 1, 8, ""},
+		{"wrong module parameter type", map[string]string{"main.bicep": "module m './a.bicep' = {\n  name: 'm'\n  params: {\n    p: 1\n  }\n}\n", "a.bicep": "param p string\noutput o string = p\n"}, "BCP036", 4, 8, ""},
+		{"module to a different scope without scope", map[string]string{"main.bicep": "targetScope = 'subscription'\nmodule m './a.bicep' = {\n  name: 'm'\n}\n", "a.bicep": "output o string = 'x'\n"}, "BCP134", 2, 8, ""},
+		{"resource at another scope", map[string]string{"main.bicep": "resource r 'A.B/c@2020-01-01' = {\n  name: 'r'\n  scope: resourceGroup('other')\n}\n"}, "BCP139", 3, 10, ""},
+		{"registry module without cache", map[string]string{"main.bicep": "module m 'br/public:avm/res/managed-identity/user-assigned-identity:0.4.0' = {\n  name: 'm'\n}\n"}, "BCP192", 1, 10, ""},
+		{"resource missing name", map[string]string{"main.bicep": "resource r 'A.B/c@2020-01-01' = {\n  location: 'x'\n}\n"}, "BCP035", 1, 10, ""},
+		{"invalid resource type", map[string]string{"main.bicep": "resource r 'nope' = {\n  name: 'r'\n}\n"}, "BCP029", 1, 12, ""},
+		{"loop in expression", map[string]string{"main.bicep": "output o int = length([for i in range(0, 2): i])\n"}, "BCP138", 1, 23, ""},
+		{"unterminated string", map[string]string{"main.bicep": "var a = 'abc\n"}, "BCP004", 1, 9, ""},
+		{"bad escape", map[string]string{"main.bicep": "var a = 'a\\qb'\noutput o string = a\n"}, "BCP006", 1, 11, ""},
+		{"wrong target scope", map[string]string{"main.bicep": "targetScope = 'galaxy'\n"}, "BCP033", 1, 15, ""},
+		{"type cycle", map[string]string{"main.bicep": "type a = b\ntype b = a\n"}, "BCP298", 1, 10, ""},
+		{"experimental assert", map[string]string{"main.bicep": "assert a = true\n"}, "BCP343", 1, 1, ""},
+		{"wrong output literal", map[string]string{"main.bicep": "output o bool = 'yes'\n"}, "BCP033", 1, 17, ""},
+		{"undeclared module output", map[string]string{"main.bicep": "module m './a.bicep' = {\n  name: 'm'\n}\noutput o string = m.outputs.nope\n", "a.bicep": "output o string = 'x'\n"}, "BCP053", 4, 29, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := compileMap(t, tc.files, Options{NoLint: true})
+			file := tc.file
+			if file == "" {
+				file = "main.bicep"
+			}
+			for _, d := range res.Diagnostics {
+				if d.Code == tc.code && d.File == file && d.Line == tc.line && d.Column == tc.col {
+					if d.Severity != SeverityError || d.Message == "" {
+						t.Errorf("diagnostic %s: want an error with a message", d)
+					}
+					if res.Template != nil {
+						t.Error("template emitted despite errors")
+					}
+					return
+				}
+			}
+			t.Errorf("want %s at %s:%d:%d, got %v", tc.code, file, tc.line, tc.col, res.Diagnostics)
+		})
+	}
+}
+
+// TestDisableNextLine: #disable-next-line suppresses the named codes on
+// the following line only.
+func TestDisableNextLine(t *testing.T) {
+	res := compileMap(t, map[string]string{"main.bicep": "#disable-next-line no-unused-params\nparam a string\nparam b string\n"}, Options{})
+	var codes []string
+	for _, d := range res.Diagnostics {
+		codes = append(codes, d.Code+"@"+string(rune('0'+d.Line)))
+	}
+	if strings.Join(codes, ",") != "no-unused-params@3" {
+		t.Errorf("diagnostics = %v", res.Diagnostics)
+	}
+}
+
+// TestLint reports the linter rules by name as warnings.
+func TestLint(t *testing.T) {
+	fsys := fstest.MapFS{"main.bicep": {Data: []byte("param unused string\nvar v = concat('a', 'b')\nresource r 'A.B/c@2020-01-01' = {\n  name: v\n  location: 'westus'\n}\noutput password string = 'x'\n")}}
+	ds, err := Lint(fsys, "main.bicep", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"no-unused-params": false, "prefer-interpolation": false, "no-hardcoded-location": false, "outputs-should-not-contain-secrets": false}
+	for _, d := range ds {
+		if _, ok := want[d.Code]; ok {
+			want[d.Code] = true
+			if d.Severity != SeverityWarning {
+				t.Errorf("%s: want a warning", d)
+			}
+		}
+	}
+	for code, seen := range want {
+		if !seen {
+			t.Errorf("rule %s not reported: %v", code, ds)
+		}
+	}
+}
+
+// TestRegistryModuleFromCache resolves br/public: from the module cache.
+func TestRegistryModuleFromCache(t *testing.T) {
+	cache := fstest.MapFS{"br/mcr.microsoft.com/bicep/avm/res/uami/0.4.0/main.bicep": {Data: []byte("param name string\nresource u 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {\n  name: name\n  location: resourceGroup().location\n}\noutput principalId string = u.properties.principalId\n")}}
+	res := compileMap(t, map[string]string{"main.bicep": "module m 'br/public:avm/res/uami:0.4.0' = {\n  name: 'm'\n  params: {\n    name: 'x'\n  }\n}\noutput p string = m.outputs.principalId\n"}, Options{ModuleCache: cache})
+	if ErrorCount(res.Diagnostics) > 0 || res.Template == nil {
+		t.Fatalf("diagnostics: %v", res.Diagnostics)
+	}
+	if !strings.Contains(string(res.Template), "Microsoft.ManagedIdentity/userAssignedIdentities") {
+		t.Errorf("module template not inlined:\n%s", res.Template)
+	}
+}
+
+// TestCompileParams: .bicepparam values are evaluated and checked against
+// the template's parameters.
+func TestCompileParams(t *testing.T) {
+	fsys := fstest.MapFS{
+		"main.bicep":       {Data: []byte("param name string\nparam count int = 1\nparam tags object\n@secure()\nparam secret string\noutput o string = '${name}${count}${tags.a}${secret}'\n")},
+		"main.bicepparam": {Data: []byte("using './main.bicep'\n\nvar prefix = 'id'\nparam name = '${prefix}-${toUpper('x')}'\nparam count = 1 + 2\nparam tags = {\n  a: 'b'\n  list: [\n    1\n    true\n  ]\n}\nparam secret = az.getSecret('0000', 'rg', 'kv', 's')\n")},
+	}
+	res, err := CompileParams(fsys, "main.bicepparam", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ErrorCount(res.Diagnostics) > 0 {
+		t.Fatalf("diagnostics: %v", res.Diagnostics)
+	}
+	want := `{
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {
+    "name": {
+      "value": "id-X"
+    },
+    "count": {
+      "value": 3
+    },
+    "tags": {
+      "value": {
+        "a": "b",
+        "list": [
+          1,
+          true
+        ]
+      }
+    },
+    "secret": {
+      "reference": {
+        "keyVault": {
+          "id": "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+        },
+        "secretName": "s"
+      }
+    }
+  }
+}`
+	if string(res.Parameters) != want {
+		t.Errorf("parameters:\n%s\nwant:\n%s", res.Parameters, want)
+	}
+	if res.Template == nil {
+		t.Error("no template for the using file")
+	}
+
+	bad := fstest.MapFS{
+		"main.bicep":       {Data: []byte("param name string\nparam other string\noutput o string = '${name}${other}'\n")},
+		"main.bicepparam": {Data: []byte("using 'main.bicep'\nparam name = 1\nparam nope = 'x'\n")},
+	}
+	res, err = CompileParams(bad, "main.bicepparam", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, d := range res.Diagnostics {
+		got[d.Code] = true
+	}
+	for _, code := range []string{"BCP036", "BCP259", "BCP258"} {
+		if !got[code] {
+			t.Errorf("want %s, got %v", code, res.Diagnostics)
+		}
+	}
+	if res.Parameters != nil {
+		t.Error("parameters emitted despite errors")
+	}
+}
