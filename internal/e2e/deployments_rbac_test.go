@@ -223,3 +223,50 @@ func TestSubscriptionDeploymentWithNestedGroupDeployment(t *testing.T) {
 		t.Fatalf("outputResources %v", *res.Properties.OutputResources[0].ID)
 	}
 }
+
+// TestRestartDuringADeploymentNeverLeavesItRunning stops the server right
+// after accepting an 800-resource deployment and starts it again on the
+// same data directory: the deployment is Succeeded (it beat the stop) or
+// Failed with DeploymentInterrupted, never Accepted or Running, and what it
+// deployed before the stop is still there.
+func TestRestartDuringADeploymentNeverLeavesItRunning(t *testing.T) {
+	dataDir := t.TempDir() + "/data"
+	env := testenv.Start(t, testenv.Options{DataDir: dataDir})
+	createGroup(t, env, "rg-big")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	client, _ := armdeploy.NewDeploymentsClient(env.Creds.SubscriptionID, env.AdminCredential(t), env.ARMOptions())
+	if _, err := client.BeginCreateOrUpdate(ctx, "rg-big", "big", armdeploy.Deployment{Properties: &armdeploy.DeploymentProperties{
+		Mode: to.Ptr(armdeploy.DeploymentModeIncremental), Template: mustTemplate(t, template800)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	env.Stop(t)
+
+	env = testenv.Start(t, testenv.Options{DataDir: dataDir})
+	client, _ = armdeploy.NewDeploymentsClient(env.Creds.SubscriptionID, env.AdminCredential(t), env.ARMOptions())
+	got, err := client.Get(ctx, "rg-big", "big", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch state := *got.Properties.ProvisioningState; state {
+	case armdeploy.ProvisioningStateSucceeded:
+		t.Log("the deployment finished before the stop")
+	case armdeploy.ProvisioningStateFailed:
+		if *got.Properties.Error.Code != "DeploymentInterrupted" {
+			t.Fatalf("failed with %s: %s", *got.Properties.Error.Code, *got.Properties.Error.Message)
+		}
+	default:
+		t.Fatalf("after a restart the deployment is %s", state)
+	}
+	ops := drain(t, armdeployOps(t, env).NewListPager("rg-big", "big", nil),
+		func(r armdeploy.DeploymentOperationsClientListResponse) []*armdeploy.DeploymentOperation { return r.Value })
+	ids, _ := armmsi.NewUserAssignedIdentitiesClient(env.Creds.SubscriptionID, env.AdminCredential(t), env.ARMOptions())
+	for _, op := range ops {
+		if *op.Properties.ProvisioningState != "Succeeded" || *op.Properties.TargetResource.ResourceType != "Microsoft.ManagedIdentity/userAssignedIdentities" {
+			continue
+		}
+		if _, err := ids.Get(ctx, "rg-big", *op.Properties.TargetResource.ResourceName, nil); err != nil {
+			t.Fatalf("%s was deployed before the stop but is gone: %v", *op.Properties.TargetResource.ResourceName, err)
+		}
+	}
+}

@@ -407,3 +407,94 @@ func TestWhatIfResolvesWhatTheTemplateCreates(t *testing.T) {
 		}
 	}
 }
+
+// functionsTemplate exercises every function category through a real
+// deployment; its outputs are compared with the values ARM documents.
+const functionsTemplate = `{
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {"names": {"type": "array", "defaultValue": ["a", "b", "c"]}},
+  "variables": {"base": "2020-04-07T14:53:14Z"},
+  "resources": [],
+  "outputs": {
+    "array":      {"type": "array",  "value": "[union(parameters('names'), createArray('c', 'd'))]"},
+    "contains":   {"type": "bool",   "value": "[contains(parameters('names'), 'b')]"},
+    "comparison": {"type": "bool",   "value": "[and(greater(3, 2), lessOrEquals('a', 'b'), equals(coalesce(null(), 'x'), 'x'))]"},
+    "date":       {"type": "string", "value": "[dateTimeAdd(variables('base'), 'P1D')]"},
+    "epoch":      {"type": "int",    "value": "[dateTimeToEpoch(variables('base'))]"},
+    "deployment": {"type": "string", "value": "[deployment().name]"},
+    "lambda":     {"type": "array",  "value": "[map(filter(parameters('names'), lambda('n', not(equals(lambdaVariables('n'), 'b')))), lambda('n', toUpper(lambdaVariables('n'))))]"},
+    "reduce":     {"type": "int",    "value": "[reduce(range(1, 4), 0, lambda('acc', 'x', add(lambdaVariables('acc'), lambdaVariables('x'))))]"},
+    "logical":    {"type": "string", "value": "[if(or(false(), not(false())), 'yes', 'no')]"},
+    "numeric":    {"type": "int",    "value": "[add(mul(3, 4), mod(div(17, 3), 4))]"},
+    "object":     {"type": "object", "value": "[union(createObject('a', 1), json('{\"b\": 2}'))]"},
+    "keys":       {"type": "array",  "value": "[objectKeys(createObject('x', 1, 'y', 2))]"},
+    "tryGet":     {"type": "string", "value": "[coalesce(tryGet(createObject('a', 1), 'missing'), 'fallback')]"},
+    "resourceId": {"type": "string", "value": "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'id1')]"},
+    "format":     {"type": "string", "value": "[format('{0}-{1:D3}', 'web', 7)]"},
+    "unique":     {"type": "string", "value": "[uniqueString('a')]"},
+    "guid":       {"type": "string", "value": "[guid('a', 'b')]"},
+    "base64":     {"type": "string", "value": "[base64ToString(base64('hello'))]"},
+    "cidr":       {"type": "object", "value": "[parseCidr('10.144.0.0/20')]"},
+    "subnet":     {"type": "string", "value": "[cidrSubnet('10.144.0.0/20', 24, 2)]"}
+  }
+}`
+
+// TestEveryFunctionCategoryThroughADeployment deploys a template whose
+// outputs use a function of every category, through the SDK, and checks
+// the values.
+func TestEveryFunctionCategoryThroughADeployment(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	createGroup(t, env, "rg-fn")
+	client := deploymentsClient(t, env)
+	p, err := client.BeginCreateOrUpdate(ctx, "rg-fn", "functions", armdeploy.Deployment{Properties: &armdeploy.DeploymentProperties{
+		Mode: to.Ptr(armdeploy.DeploymentModeIncremental), Template: mustTemplate(t, functionsTemplate)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.PollUntilDone(ctx, poll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := res.Properties.Outputs.(map[string]any)
+	value := func(name string) string {
+		o, ok := outputs[name].(map[string]any)
+		if !ok {
+			t.Fatalf("no output %q in %v", name, outputs)
+		}
+		b, _ := json.Marshal(o["value"])
+		return string(b)
+	}
+	rg := "/subscriptions/" + env.Creds.SubscriptionID + "/resourceGroups/rg-fn"
+	tests := []struct{ output, want string }{
+		{"array", `["a","b","c","d"]`},
+		{"contains", `true`},
+		{"comparison", `true`},
+		{"date", `"4/8/2020 2:53:14 PM"`}, // the Azure docs example shape (en-US)
+		{"epoch", `1586271194`},
+		{"deployment", `"functions"`},
+		{"lambda", `["A","C"]`},
+		{"reduce", `10`}, // range(1, 4) is [1,2,3,4]
+		{"logical", `"yes"`},
+		{"numeric", `13`},
+		{"object", `{"a":1,"b":2}`},
+		{"keys", `["x","y"]`},
+		{"tryGet", `"fallback"`},
+		{"resourceId", `"` + rg + `/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"`},
+		{"format", `"web-007"`},
+		{"unique", `"` + expr.UniqueString("a") + `"`},
+		{"guid", `"` + expr.GUID("a", "b") + `"`},
+		{"base64", `"hello"`},
+		{"subnet", `"10.144.2.0/24"`},
+	}
+	for _, tc := range tests {
+		if got := value(tc.output); got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.output, got, tc.want)
+		}
+	}
+	if got := value("cidr"); !strings.Contains(got, `"network":"10.144.0.0"`) || !strings.Contains(got, `"cidr":20`) {
+		t.Errorf("parseCidr = %s", got)
+	}
+}
