@@ -259,7 +259,9 @@ func TestRestartDuringADeploymentNeverLeavesItRunning(t *testing.T) {
 		t.Fatalf("after a restart the deployment is %s", state)
 	}
 	ops := drain(t, armdeployOps(t, env).NewListPager("rg-big", "big", nil),
-		func(r armdeploy.DeploymentOperationsClientListResponse) []*armdeploy.DeploymentOperation { return r.Value })
+		func(r armdeploy.DeploymentOperationsClientListResponse) []*armdeploy.DeploymentOperation {
+			return r.Value
+		})
 	ids, _ := armmsi.NewUserAssignedIdentitiesClient(env.Creds.SubscriptionID, env.AdminCredential(t), env.ARMOptions())
 	for _, op := range ops {
 		if *op.Properties.ProvisioningState != "Succeeded" || *op.Properties.TargetResource.ResourceType != "Microsoft.ManagedIdentity/userAssignedIdentities" {
