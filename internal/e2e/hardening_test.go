@@ -238,7 +238,10 @@ func rawRequest(t *testing.T, env *testenv.Env, method, rawPath, contentType str
 // no request is ever answered with a redirect, bodies must be JSON, and the
 // query is bounded, each with ARM's error.
 func TestHTTPEdges(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	eachStore(t, testHTTPEdges)
+}
+
+func testHTTPEdges(t *testing.T, env *testenv.Env) {
 	sub := "/subscriptions/" + env.Creds.SubscriptionID
 	const v = "?api-version=2021-04-01"
 	if status, _, b := rawRequest(t, env, http.MethodPut, sub+"/resourceGroups/rg1"+v, "application/json", []byte(`{"location":"westus"}`), false); status != http.StatusCreated {
