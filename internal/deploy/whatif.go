@@ -167,6 +167,12 @@ func (e *Engine) whatIfPlan(ctx context.Context, p *prepared) ([]WhatIfChange, e
 			named[strings.ToLower(r.ID)] = true
 		}
 		ids, err := (&run{engine: e, caller: p.resolver.caller, req: p.req, prep: p}).listGroupResources(ctx)
+		var fe *frontDoorError
+		if errors.As(err, &fe) && fe.status == http.StatusNotFound {
+			// The group does not exist yet (the outer template creates
+			// it): it holds nothing to ignore or delete.
+			ids, err = nil, nil
+		}
 		if err != nil {
 			return nil, err
 		}

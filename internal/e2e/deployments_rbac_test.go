@@ -161,11 +161,7 @@ func TestCompleteModeAppliesTheLifecycleRules(t *testing.T) {
 // deployment (inner scope, parameters passed), with copy loops; the nested
 // deployment is a deployment of its own in the group's history, and its
 // outputs reach the outer template.
-func TestSubscriptionDeploymentWithNestedGroupDeployment(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	const tpl = `{
+const nestedGroupTemplate = `{
 	  "$schema": "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
 	  "contentVersion": "1.0.0.0",
 	  "parameters": {"count": {"type": "int", "defaultValue": 3, "minValue": 1, "maxValue": 10}},
@@ -193,6 +189,40 @@ func TestSubscriptionDeploymentWithNestedGroupDeployment(t *testing.T) {
 	  ],
 	  "outputs": {"names": {"type": "array", "value": "[reference('identities').outputs.names.value]"}}
 	}`
+
+// TestSubscriptionWhatIfPredictsNestedResources: at subscription scope,
+// what-if of a template that creates a group and deploys into it predicts
+// the group and the nested resources, though the group does not exist yet.
+func TestSubscriptionWhatIfPredictsNestedResources(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client, _ := armdeploy.NewDeploymentsClient(env.Creds.SubscriptionID, env.AdminCredential(t), env.ARMOptions())
+	wp, err := client.BeginWhatIfAtSubscriptionScope(ctx, "sub-level", armdeploy.DeploymentWhatIf{Location: to.Ptr("westus"),
+		Properties: &armdeploy.DeploymentWhatIfProperties{Mode: to.Ptr(armdeploy.DeploymentModeIncremental), Template: mustTemplate(t, nestedGroupTemplate)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wr, err := wp.PollUntilDone(ctx, poll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created []string
+	for _, c := range wr.Properties.Changes {
+		if *c.ChangeType == armdeploy.ChangeTypeCreate {
+			created = append(created, *c.ResourceID)
+		}
+	}
+	if len(created) != 4 {
+		t.Fatalf("what-if creates %v, want the group and 3 identities", created)
+	}
+}
+
+func TestSubscriptionDeploymentWithNestedGroupDeployment(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tpl := nestedGroupTemplate
 	client, _ := armdeploy.NewDeploymentsClient(env.Creds.SubscriptionID, env.AdminCredential(t), env.ARMOptions())
 	p, err := client.BeginCreateOrUpdateAtSubscriptionScope(ctx, "sub-level", armdeploy.Deployment{Location: to.Ptr("westus"),
 		Properties: &armdeploy.DeploymentProperties{Mode: to.Ptr(armdeploy.DeploymentModeIncremental), Template: mustTemplate(t, tpl)}}, nil)
@@ -214,6 +244,27 @@ func TestSubscriptionDeploymentWithNestedGroupDeployment(t *testing.T) {
 		})
 	if len(list) != 3 {
 		t.Fatalf("%d identities in rg-nested, want 3", len(list))
+	}
+	// What-if of the same template now: the group and the identities exist,
+	// so nothing changes; before, a fresh subscription-scope what-if
+	// predicts the nested deployment's resources in a group that does not
+	// exist yet (TestSubscriptionWhatIfPredictsNestedResources).
+	wp, err := client.BeginWhatIfAtSubscriptionScope(ctx, "sub-level", armdeploy.DeploymentWhatIf{Location: to.Ptr("westus"),
+		Properties: &armdeploy.DeploymentWhatIfProperties{Mode: to.Ptr(armdeploy.DeploymentModeIncremental), Template: mustTemplate(t, tpl)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wr, err := wp.PollUntilDone(ctx, poll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wr.Properties.Changes) != 4 {
+		t.Fatalf("what-if after deploying: %d changes, want the group and 3 identities", len(wr.Properties.Changes))
+	}
+	for _, c := range wr.Properties.Changes {
+		if *c.ChangeType != armdeploy.ChangeTypeNoChange {
+			t.Errorf("%s: %s", *c.ResourceID, *c.ChangeType)
+		}
 	}
 	nested, err := client.Get(ctx, "rg-nested", "identities", nil)
 	if err != nil || *nested.Properties.ProvisioningState != armdeploy.ProvisioningStateSucceeded {
