@@ -53,7 +53,9 @@ type Store interface {
 	// (or panics) nothing it wrote is kept. It returns the revision the
 	// transaction committed as, or the current revision if fn wrote nothing.
 	// fn may run more than once (PostgreSQL retries serialization failures),
-	// so it must have no effect outside the Tx it is given.
+	// so it must have no effect outside the Tx it is given. A transaction
+	// that wrote only usage aggregates commits without a revision and
+	// returns the current one.
 	Update(ctx context.Context, fn func(Tx) error) (int64, error)
 	// View runs fn in a read-only transaction with a consistent snapshot.
 	View(ctx context.Context, fn func(Tx) error) error
@@ -281,6 +283,30 @@ type Tx interface {
 	CreateLaunchGrant(ctx context.Context, g LaunchGrant) error
 	GetLaunchGrant(ctx context.Context, id string) (LaunchGrant, error)
 	DeleteLaunchGrant(ctx context.Context, id string) error
+
+	// Usage records are not entities: no index follows them, so their
+	// writes bump no revision and record no change (a flush every few
+	// seconds per replica would otherwise churn the feed every replica
+	// follows). They commit or roll back with the rest of the Update.
+	//
+	// MergeUsage adds a replica's batch of aggregates to its own rows:
+	// counts are summed per (replica, principal, audience, day) and per
+	// (replica, principal, action, scope, outcome), first times keep the
+	// earliest and last times the latest. A batch whose Seq is not above
+	// the last Seq merged for the replica was merged already (a flush
+	// retried after its commit answered with an error) and adds nothing:
+	// applied is false. Principal IDs and audiences are matched exactly;
+	// actions and scopes case-insensitively, keeping the first casing.
+	MergeUsage(ctx context.Context, b UsageBatch) (applied bool, err error)
+	// ListUsage returns the usage of the filter's principals merged across
+	// every replica's rows: token days summed over replicas, ordered by
+	// principal, audience and day; actions ordered by principal, lower-case
+	// action, lower-case scope and outcome.
+	ListUsage(ctx context.Context, f UsageFilter) (Usage, error)
+	// CompactUsage deletes token days before the day of before, action
+	// aggregates last seen before it and the flush records of replicas
+	// that have not flushed since; it says how many rows it deleted.
+	CompactUsage(ctx context.Context, before time.Time) (int, error)
 }
 
 // SigningKey is an RS256 token-signing key. The private key is sealed by
@@ -615,4 +641,56 @@ type LaunchGrant struct {
 	ExpiresAt  time.Time
 	CreatedAt  time.Time
 	CreatedBy  string
+}
+
+// UsageBatch is what one replica flushes: the aggregates it recorded in
+// memory since its previous flush.
+type UsageBatch struct {
+	// Replica identifies the flushing server process; rows are keyed by
+	// it, so replicas never write each other's rows.
+	Replica string
+	// Seq increases with every batch of a replica, across its restarts.
+	Seq     int64
+	Tokens  []TokenUsage
+	Actions []ActionUsage
+}
+
+// TokenUsage counts the tokens issued to a principal for one audience on
+// one UTC day.
+type TokenUsage struct {
+	PrincipalID string
+	Audience    string
+	// Day is the UTC midnight starting the day.
+	Day   time.Time
+	Count int64
+	// First and Last are the first and last issue times within the day.
+	First time.Time
+	Last  time.Time
+}
+
+// ActionUsage counts the control-plane requests a principal made for one
+// action at one scope with one outcome.
+type ActionUsage struct {
+	PrincipalID string
+	Action      string
+	Scope       string
+	// Denied is true for requests the RBAC engine refused.
+	Denied bool
+	Count  int64
+	First  time.Time
+	Last   time.Time
+}
+
+// UsageFilter narrows ListUsage; zero fields match everything.
+type UsageFilter struct {
+	PrincipalIDs []string
+	// Since drops token days before Since's day and actions last seen
+	// before Since.
+	Since time.Time
+}
+
+// Usage is the merged usage of some principals.
+type Usage struct {
+	Tokens  []TokenUsage
+	Actions []ActionUsage
 }

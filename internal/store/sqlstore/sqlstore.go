@@ -101,6 +101,14 @@ func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) error) (int64,
 		return 0, err
 	}
 	if len(t.pending) == 0 {
+		if t.unversioned {
+			// Only usage aggregates were written: they commit without a
+			// revision, as no index follows them.
+			if err := sqlTx.Commit(); err != nil {
+				return 0, fmt.Errorf("store: commit: %w", mapErr(err))
+			}
+			return current, nil
+		}
 		// Nothing was written; the deferred rollback ends the transaction
 		// so that a write that forgot to record itself could not persist.
 		return current, nil

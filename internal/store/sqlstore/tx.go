@@ -26,6 +26,10 @@ type tx struct {
 	// (kind, key), written with the revision bump at commit.
 	pending []store.Change
 	touched map[changeKey]int
+	// unversioned is set by writes that are not entities (usage
+	// aggregates): with no pending change, the transaction still commits,
+	// without a revision.
+	unversioned bool
 }
 
 type changeKey struct {

@@ -172,6 +172,36 @@ func wantNewestFeatures(t *testing.T, s *Store) {
 	if !errors.Is(err, store.ErrNotEmpty) {
 		t.Fatalf("delete of the group holding the upgraded subscription: %v, want ErrNotEmpty", err)
 	}
+	wantUsageFlush(t, s)
+}
+
+// wantUsageFlush flushes usage (00004) on the upgraded store: no revision,
+// and the rows read back merged.
+func wantUsageFlush(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := t.Context()
+	day := t0.Truncate(24 * time.Hour)
+	b := store.UsageBatch{Replica: "r1", Seq: 1,
+		Tokens:  []store.TokenUsage{{PrincipalID: "p1", Audience: "aud", Day: day, Count: 2, First: t0, Last: t0}},
+		Actions: []store.ActionUsage{{PrincipalID: "p1", Action: "a/read", Scope: "/subscriptions/AbC-Sub", Count: 1, First: t0, Last: t0}},
+	}
+	rev, err := s.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.MergeUsage(ctx, b)
+		return err
+	})
+	if err != nil || rev != 8 {
+		t.Fatalf("usage flush on an upgraded store: revision %d, %v", rev, err)
+	}
+	err = s.View(ctx, func(tx store.Tx) error {
+		u, err := tx.ListUsage(ctx, store.UsageFilter{PrincipalIDs: []string{"p1"}})
+		if err != nil || len(u.Tokens) != 1 || u.Tokens[0].Count != 2 || len(u.Actions) != 1 {
+			t.Fatalf("usage after the flush: %+v %v", u, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestMigrationsGoDownAndBackUp runs every Down migration, newest first,

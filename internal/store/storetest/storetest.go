@@ -6,7 +6,8 @@
 // rely on beyond them: sentinel errors, case-insensitive ARM IDs that keep
 // their first casing, the attachment index, the management group tree, the
 // deployment history and its trimming, one revision per writing Update,
-// the change feed, rollback on error and panic, and serialized writers. It
+// the change feed, rollback on error and panic, serialized writers, and
+// the usage aggregates replicas flush and reads merge. It
 // must stay backend-neutral: no SQL, no driver types.
 package storetest
 
@@ -36,6 +37,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		transactionBehaviours,
 		compactionBehaviours,
 		textBehaviours,
+		usageBehaviours,
 	}
 	for _, group := range groups {
 		for _, b := range group {
