@@ -8,7 +8,8 @@
 // It decides as ARM does (reference §11.4): case-insensitive wildcard
 // action patterns, notActions that subtract only within their own permission
 // block, a union over every applicable assignment (direct or through any
-// group, transitively), inheritance down the scope tree, and control-plane
+// group, transitively), inheritance down the scope tree and down the
+// management group tree into subscriptions (tree.go), and control-plane
 // actions kept apart from data actions.
 //
 // It must never speak HTTP or write to the store: front doors call it, and
@@ -74,6 +75,11 @@ type index struct {
 	scopes      map[string]*scopeEntry // canonical scope
 	members     map[string][]string    // group -> direct members
 	parents     map[string][]string    // member -> groups it is directly in
+	// tree is the management group hierarchy (tree.go), and groupGrants
+	// counts the assignments at management group scopes: while it is zero
+	// a check never looks at the tree.
+	tree        *groupTree
+	groupGrants int
 }
 
 // roleSlot is the indirection between assignments and their role, so that
@@ -196,6 +202,7 @@ func newIndex(sizeHint int) *index {
 		scopes:      make(map[string]*scopeEntry),
 		members:     make(map[string][]string),
 		parents:     make(map[string][]string),
+		tree:        newGroupTree(),
 	}
 	for _, r := range builtinRoles {
 		idx.putRole(r)
@@ -207,8 +214,16 @@ func newIndex(sizeHint int) *index {
 // and direct group memberships (group ID -> member IDs; members may be
 // groups). Built-in roles are always present; an entry of roles with a
 // built-in ID overrides it. Load is meant for startup and resync: it builds
-// the new index without blocking readers.
+// the new index without blocking readers. The management group tree is kept
+// (SetManagementGroups replaces it).
 func (e *Engine) Load(roles []store.RoleDefinition, assignments []store.RoleAssignment, groupMembers map[string][]string) {
+	e.load(roles, assignments, groupMembers, nil)
+}
+
+// load is Load with a new management group tree, or the current one when
+// tree is nil, swapped in together so that no check sees one without the
+// other.
+func (e *Engine) load(roles []store.RoleDefinition, assignments []store.RoleAssignment, groupMembers map[string][]string, tree *groupTree) {
 	idx := newIndex(len(assignments))
 	for _, r := range roles {
 		idx.putRole(r)
@@ -229,8 +244,24 @@ func (e *Engine) Load(roles []store.RoleDefinition, assignments []store.RoleAssi
 		idx.recomputeClosure(p)
 	}
 	e.mu.Lock()
+	if tree == nil {
+		tree = e.idx.tree
+	}
+	idx.tree = tree
 	e.idx = idx
 	e.mu.Unlock()
+}
+
+// SetManagementGroups replaces the management group tree: every group
+// (exactly one without a parent, the tenant root group) and where each
+// subscription sits (ManagementGroupName; "" is directly under the root).
+// Assignments at a group apply to its descendant groups, the subscriptions
+// under them and everything below those.
+func (e *Engine) SetManagementGroups(groups []store.ManagementGroup, subscriptions []store.Subscription) {
+	tree := buildTree(groups, subscriptions)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.idx.tree = tree
 }
 
 // PutRole adds or replaces a role definition.
@@ -331,11 +362,15 @@ func (e *Engine) allowed(principalID, action, scope string, data bool) bool {
 	if ps == nil {
 		return false
 	}
-	if ps.allows(s, &path, action, data) {
+	var groups []treeScope
+	if e.idx.groupGrants > 0 {
+		groups = e.idx.tree.above(s, &path)
+	}
+	if ps.allows(s, &path, groups, action, data) {
 		return true
 	}
 	for _, gs := range ps.groups {
-		if gs.allows(s, &path, action, data) {
+		if gs.allows(s, &path, groups, action, data) {
 			return true
 		}
 	}
@@ -343,10 +378,18 @@ func (e *Engine) allowed(principalID, action, scope string, data bool) bool {
 }
 
 // allows walks the ancestors of the scope, root first, and checks the
-// principal's own assignments at each depth where it has any.
-func (ps *principalState) allows(s []byte, path *scopePath, action string, data bool) bool {
+// principal's own assignments at each depth where it has any, then at the
+// management groups above the scope when it holds any at a group.
+func (ps *principalState) allows(s []byte, path *scopePath, groups []treeScope, action string, data bool) bool {
 	if len(ps.grants) == 0 {
 		return false
+	}
+	if len(groups) > 0 && ps.depthMask&groupBit != 0 {
+		for i := range groups {
+			if ps.allowsAtGroup(&groups[i], action, data) {
+				return true
+			}
+		}
 	}
 	for depth := 0; depth < path.n; depth++ {
 		if ps.depthMask&depthBit(depth) != 0 &&
@@ -381,10 +424,26 @@ func (ps *principalState) allowsAt(scope []byte, h uint64, action string, data b
 	return false
 }
 
+// allowsAtGroup is allowsAt for a management group above the scope.
+func (ps *principalState) allowsAtGroup(g *treeScope, action string, data bool) bool {
+	for i := ps.search(g.hash); i < len(ps.grants) && ps.grants[i].scopeHash == g.hash; i++ {
+		a := ps.grants[i].a
+		if a.scope.canonical != g.canonical {
+			continue // hash collision
+		}
+		if r := a.role.role; r != nil && r.allows(action, data) {
+			return true
+		}
+	}
+	return false
+}
+
 // eachApplicable calls fn for every assignment that applies to the
-// principal at the scope: its own and its groups', at the scope and above.
-// Not for the hot path.
-func (idx *index) eachApplicable(principalID, scope string, fn func(*assignment)) {
+// principal at the scope: its own and its groups', at the scope and above,
+// management groups included, with the rank of the assignment's scope among
+// the ancestors (0 for the root, management groups after it, root group
+// first). Not for the hot path.
+func (idx *index) eachApplicable(principalID, scope string, fn func(a *assignment, rank int)) {
 	ps := idx.principals[principalID]
 	if ps == nil {
 		return
@@ -403,16 +462,22 @@ func (idx *index) eachApplicable(principalID, scope string, fn func(*assignment)
 			h = scopeHash(string(s[:end])) // past maxIndexedDepth
 		}
 		ancestors = append(ancestors, ancestor{string(s[:end]), h})
+		if depth == 0 {
+			groups := idx.tree.above(s, &path)
+			for i := len(groups) - 1; i >= 0; i-- {
+				ancestors = append(ancestors, ancestor{groups[i].canonical, groups[i].hash})
+			}
+		}
 		if end == len(s) {
 			break
 		}
 		end = nextAncestorEnd(s, end)
 	}
 	for _, st := range append([]*principalState{ps}, ps.groups...) {
-		for _, anc := range ancestors {
+		for rank, anc := range ancestors {
 			for i := st.search(anc.hash); i < len(st.grants) && st.grants[i].scopeHash == anc.hash; i++ {
 				if a := st.grants[i].a; a.scope.canonical == anc.scope {
-					fn(a)
+					fn(a, rank)
 				}
 			}
 		}
@@ -497,7 +562,11 @@ func (idx *index) newAssignment(a *store.RoleAssignment) (*principalState, *assi
 	role := idx.slot(roleKey(a.RoleDefinitionID))
 	role.refs++
 	asg := &assignment{name: a.Name, principalID: ps.id, scope: scope, role: role}
-	ps.depthMask |= depthBit(int(scope.depth))
+	mask := scopeMask(scope)
+	if mask&groupBit != 0 {
+		idx.groupGrants++
+	}
+	ps.depthMask |= mask
 	idx.assignments[name] = asg
 	return ps, asg
 }
@@ -523,6 +592,9 @@ func (idx *index) deleteAssignment(name string) {
 
 func (idx *index) removeAssignment(key string, a *assignment) {
 	delete(idx.assignments, key)
+	if scopeMask(a.scope)&groupBit != 0 {
+		idx.groupGrants--
+	}
 	if a.role.refs--; a.role.refs == 0 && a.role.role == nil {
 		delete(idx.roles, a.role.id)
 	}
@@ -543,7 +615,7 @@ func (idx *index) removeAssignment(key string, a *assignment) {
 	if len(ps.grants) <= 64 {
 		ps.depthMask = 0
 		for _, g := range ps.grants {
-			ps.depthMask |= depthBit(int(g.a.scope.depth))
+			ps.depthMask |= scopeMask(g.a.scope)
 		}
 	}
 	idx.dropIfEmpty(ps)

@@ -127,17 +127,26 @@ func (e *Engine) explain(principalID, action, scope string, data bool) Decision 
 }
 
 // applicable lists the assignments that apply to the principal at the
-// canonical scope, its groups' included, ordered by scope depth (root
-// first) and then by name, so that output is stable.
+// canonical scope, its groups' included, ordered from the root down (the
+// root, the management groups from the tenant root group down, then the
+// scope's path) and then by name, so that output is stable.
 func (idx *index) applicable(principalID, scope string) []*assignment {
-	var out []*assignment
-	idx.eachApplicable(principalID, scope, func(a *assignment) { out = append(out, a) })
-	slices.SortFunc(out, func(a, b *assignment) int {
-		if c := int(a.scope.depth - b.scope.depth); c != 0 {
+	type ranked struct {
+		a    *assignment
+		rank int
+	}
+	var found []ranked
+	idx.eachApplicable(principalID, scope, func(a *assignment, rank int) { found = append(found, ranked{a, rank}) })
+	slices.SortFunc(found, func(x, y ranked) int {
+		if c := x.rank - y.rank; c != 0 {
 			return c
 		}
-		return strings.Compare(a.name, b.name)
+		return strings.Compare(x.a.name, y.a.name)
 	})
+	out := make([]*assignment, len(found))
+	for i, r := range found {
+		out[i] = r.a
+	}
 	return out
 }
 

@@ -88,9 +88,11 @@ func (e *Engine) LoadFrom(ctx context.Context, s store.Store) error {
 		return err
 	}
 	var (
-		roles       []store.RoleDefinition
-		assignments []store.RoleAssignment
-		members     = map[string][]string{}
+		roles         []store.RoleDefinition
+		assignments   []store.RoleAssignment
+		members       = map[string][]string{}
+		mgroups       []store.ManagementGroup
+		subscriptions []store.Subscription
 	)
 	err = s.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -98,6 +100,12 @@ func (e *Engine) LoadFrom(ctx context.Context, s store.Store) error {
 			return err
 		}
 		if assignments, err = tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{}); err != nil {
+			return err
+		}
+		if mgroups, err = tx.ListManagementGroups(ctx); err != nil {
+			return err
+		}
+		if subscriptions, err = tx.ListSubscriptions(ctx); err != nil {
 			return err
 		}
 		groups, err := tx.ListPrincipals(ctx, store.PrincipalFilter{Kind: store.PrincipalGroup})
@@ -118,7 +126,7 @@ func (e *Engine) LoadFrom(ctx context.Context, s store.Store) error {
 	if err != nil {
 		return err
 	}
-	e.Load(roles, assignments, members)
+	e.load(roles, assignments, members, buildTree(mgroups, subscriptions))
 	e.setApplied(rev, true)
 	return nil
 }
@@ -173,13 +181,18 @@ func (e *Engine) CatchUp(ctx context.Context, s store.Store) error {
 //
 // Keys: a role definition change is keyed by the role ID, a role assignment
 // change by the assignment name, a group membership change by the group ID
-// or "groupID/memberID" (either way the group's members are re-read), and a
-// principal deletion by the object ID.
+// or "groupID/memberID" (either way the group's members are re-read), a
+// principal deletion by the object ID, a management group change by the
+// group name and a subscription change by its ID (the group it sits under
+// is re-read), so that a move in the tree counts from the moment its write
+// returns.
 func (e *Engine) ApplyChanges(ctx context.Context, s store.Store, changes []store.Change) error {
 	roleKeys := map[string]bool{}
 	assignmentKeys := map[string]bool{}
 	groupKeys := map[string]bool{}
 	principalKeys := map[string]bool{}
+	mgroupKeys := map[string]bool{}
+	subscriptionKeys := map[string]bool{}
 	for _, c := range changes {
 		switch c.Kind {
 		case store.KindRoleDefinition:
@@ -193,9 +206,13 @@ func (e *Engine) ApplyChanges(ctx context.Context, s store.Store, changes []stor
 			if c.Op == store.OpDelete {
 				principalKeys[c.Key] = true
 			}
+		case store.KindManagementGroup:
+			mgroupKeys[c.Key] = true
+		case store.KindSubscription:
+			subscriptionKeys[c.Key] = true
 		}
 	}
-	if len(roleKeys)+len(assignmentKeys)+len(groupKeys)+len(principalKeys) == 0 {
+	if len(roleKeys)+len(assignmentKeys)+len(groupKeys)+len(principalKeys)+len(mgroupKeys)+len(subscriptionKeys) == 0 {
 		return nil
 	}
 
@@ -207,11 +224,35 @@ func (e *Engine) ApplyChanges(ctx context.Context, s store.Store, changes []stor
 		a     store.RoleAssignment
 		found bool
 	}
+	type mgroupRead struct {
+		g     store.ManagementGroup
+		found bool
+	}
+	type subscriptionRead struct {
+		s     store.Subscription
+		found bool
+	}
 	roles := map[string]rolesRead{}
 	assignments := map[string]assignmentRead{}
 	groups := map[string][]string{}
 	gone := map[string]bool{}
+	mgroups := map[string]mgroupRead{}
+	subscriptions := map[string]subscriptionRead{}
 	err := s.View(ctx, func(tx store.Tx) error {
+		for k := range mgroupKeys {
+			g, err := tx.GetManagementGroup(ctx, k)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			mgroups[k] = mgroupRead{g, err == nil}
+		}
+		for k := range subscriptionKeys {
+			sub, err := tx.GetSubscription(ctx, k)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			subscriptions[k] = subscriptionRead{sub, err == nil}
+		}
 		for k := range roleKeys {
 			d, err := tx.GetRoleDefinition(ctx, k)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -250,6 +291,25 @@ func (e *Engine) ApplyChanges(ctx context.Context, s store.Store, changes []stor
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	idx := e.idx
+	if len(mgroups)+len(subscriptions) > 0 {
+		// Groups first: a subscription's placement is relative to the
+		// root, which a group change may have just named.
+		for k, r := range mgroups {
+			if r.found {
+				idx.tree.putGroup(r.g)
+			} else {
+				idx.tree.deleteGroup(k)
+			}
+		}
+		for k, r := range subscriptions {
+			if r.found {
+				idx.tree.putSubscription(r.s)
+			} else {
+				idx.tree.deleteSubscription(k)
+			}
+		}
+		idx.tree.rebuild()
+	}
 	for k, r := range roles {
 		if r.found {
 			idx.putRole(r.def)

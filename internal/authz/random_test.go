@@ -19,6 +19,9 @@ type naiveWorld struct {
 	assignments map[string]store.RoleAssignment
 	members     map[string][]string
 	regexps     map[string]*regexp.Regexp
+	// covers decides whether an assignment at a scope applies at another;
+	// nil is naiveCovers (the path tree alone).
+	covers func(ancestor, scope string) bool
 }
 
 func (w *naiveWorld) match(patterns []string, action string) bool {
@@ -68,8 +71,12 @@ func (w *naiveWorld) allowed(principal, action, scope string, data bool) bool {
 			}
 		}
 	}
+	covers := w.covers
+	if covers == nil {
+		covers = naiveCovers
+	}
 	for _, a := range w.assignments {
-		if !who[strings.ToLower(a.PrincipalID)] || !naiveCovers(a.Scope, scope) {
+		if !who[strings.ToLower(a.PrincipalID)] || !covers(a.Scope, scope) {
 			continue
 		}
 		role, ok := w.roles[strings.ToLower(a.RoleDefinitionID)]

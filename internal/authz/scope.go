@@ -180,10 +180,11 @@ func scopeDepth(canonical string) int {
 }
 
 // depthBit is the bit of a principal's depth mask for a scope depth. Scopes
-// deeper than 62 segments share the last bit; they are looked up anyway.
+// deeper than 61 segments share bit 62; they are looked up anyway. Bit 63
+// is groupBit.
 func depthBit(depth int) uint64 {
-	if depth > 63 {
-		depth = 63
+	if depth > 62 {
+		depth = 62
 	}
 	return 1 << uint(depth)
 }
