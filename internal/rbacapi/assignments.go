@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/keyless-io/keyless/internal/arm"
-	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/store"
 )
 
@@ -156,7 +155,7 @@ func (h *handlers) putRoleAssignment(w http.ResponseWriter, r *http.Request, c *
 			return err
 		}
 		a.RoleDefinitionID = role.ID
-		if !authz.Assignable(role, a.Scope) {
+		if !h.cfg.Engine.Assignable(role, a.Scope) {
 			return arm.Errorf(http.StatusBadRequest, "RoleDefinitionDoesNotExist", "properties.roleDefinitionId",
 				"The specified role definition with ID '%s' ('%s') does not exist at scope '%s': it is assignable only at or below %s.",
 				role.ID, role.RoleName, a.Scope, strings.Join(role.AssignableScopes, ", "))
@@ -307,7 +306,8 @@ func (h *handlers) listRoleAssignments(w http.ResponseWriter, r *http.Request, c
 				return err
 			}
 		}
-		found, err = assignmentsAround(ctx, tx, scope, principals, f.atScope)
+		above := append(ancestors(scope), h.cfg.Engine.ManagementGroupsAbove(scope)...)
+		found, err = assignmentsAround(ctx, tx, scope, above, principals, f.atScope)
 		return err
 	})
 	if err != nil {
@@ -316,7 +316,7 @@ func (h *handlers) listRoleAssignments(w http.ResponseWriter, r *http.Request, c
 	readHere := c.Allowed(ActionRoleAssignmentsRead, scope)
 	visible := found[:0]
 	for _, a := range found {
-		if c.Allowed(ActionRoleAssignmentsRead, a.Scope) || readHere && authz.IsAncestorOrSelf(a.Scope, scope) {
+		if c.Allowed(ActionRoleAssignmentsRead, a.Scope) || readHere && h.cfg.Engine.Covers(a.Scope, scope) {
 			visible = append(visible, a)
 		}
 	}
@@ -363,10 +363,11 @@ func withGroups(ctx context.Context, tx store.Tx, principalID string) ([]string,
 	return out, nil
 }
 
-// assignmentsAround lists the assignments at and above scope, and below it
+// assignmentsAround lists the assignments at scope and at the scopes above
+// it (its path ancestors and the management groups above it), and below it
 // unless atScopeOnly, of the given principals ("" for every principal),
 // sorted by name and without duplicates.
-func assignmentsAround(ctx context.Context, tx store.Tx, scope string, principals []string, atScopeOnly bool) ([]store.RoleAssignment, error) {
+func assignmentsAround(ctx context.Context, tx store.Tx, scope string, above, principals []string, atScopeOnly bool) ([]store.RoleAssignment, error) {
 	byName := map[string]store.RoleAssignment{}
 	add := func(f store.RoleAssignmentFilter) error {
 		as, err := tx.ListRoleAssignments(ctx, f)
@@ -379,8 +380,8 @@ func assignmentsAround(ctx context.Context, tx store.Tx, scope string, principal
 		return nil
 	}
 	for _, pid := range principals {
-		for _, above := range ancestors(scope) {
-			if err := add(store.RoleAssignmentFilter{PrincipalID: pid, Scope: above}); err != nil {
+		for _, a := range above {
+			if err := add(store.RoleAssignmentFilter{PrincipalID: pid, Scope: a}); err != nil {
 				return nil, err
 			}
 		}

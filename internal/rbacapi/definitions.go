@@ -31,13 +31,14 @@ var actionPattern = regexp.MustCompile(`^[A-Za-z0-9*][A-Za-z0-9._*/-]*$`)
 
 // visibleAt reports whether a role is seen at scope: built-ins everywhere,
 // a custom role where one of its assignable scopes is at, above or below
-// the scope (so listing at a subscription shows roles made for its groups).
-func visibleAt(d store.RoleDefinition, scope string) bool {
+// the scope (so listing at a subscription shows roles made for its groups,
+// and for the management groups above it).
+func (h *handlers) visibleAt(d store.RoleDefinition, scope string) bool {
 	if d.RoleType == authz.RoleTypeBuiltIn {
 		return true
 	}
 	for _, as := range d.AssignableScopes {
-		if related(as, scope) {
+		if h.related(as, scope) {
 			return true
 		}
 	}
@@ -67,7 +68,7 @@ func (h *handlers) getRoleDefinition(w http.ResponseWriter, r *http.Request, c *
 		d, err = tx.GetRoleDefinition(r.Context(), id)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) || err == nil && !visibleAt(d, c.Scope) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !h.visibleAt(d, c.Scope) {
 		return roleDefinitionNotFound(id)
 	}
 	if err != nil {
@@ -95,7 +96,7 @@ func (h *handlers) listRoleDefinitions(w http.ResponseWriter, r *http.Request, c
 	}
 	var matched []store.RoleDefinition
 	for _, d := range all {
-		if !visibleAt(d, c.Scope) ||
+		if !h.visibleAt(d, c.Scope) ||
 			f.roleName != "" && !strings.EqualFold(f.roleName, d.RoleName) ||
 			f.roleType != "" && f.roleType != d.RoleType {
 			continue
@@ -289,7 +290,7 @@ func (h *handlers) putRoleDefinition(w http.ResponseWriter, r *http.Request, c *
 				return err
 			}
 			for _, a := range assignments {
-				if !authz.Assignable(d, a.Scope) {
+				if !h.cfg.Engine.Assignable(d, a.Scope) {
 					return arm.Errorf(http.StatusConflict, "RoleDefinitionHasAssignments", "properties.assignableScopes",
 						"The role definition '%s' is assigned at '%s' (role assignment %s), which the new assignableScopes do not include. Delete that role assignment first or keep the scope assignable.",
 						d.RoleName, a.Scope, a.Name)
@@ -359,7 +360,7 @@ func (h *handlers) deleteRoleDefinition(w http.ResponseWriter, r *http.Request, 
 		if d.RoleType == authz.RoleTypeBuiltIn {
 			return builtinReadOnly(d)
 		}
-		if !visibleAt(d, c.Scope) {
+		if !h.visibleAt(d, c.Scope) {
 			return nil
 		}
 		for _, s := range d.AssignableScopes {

@@ -143,7 +143,10 @@ func TestScopes(t *testing.T) {
 		{"/subscriptions/s1/resourcegroups/g", scopeResourceGroup, "/subscriptions/s1"},
 		{"/subscriptions/s1/resourceGroups/g/providers/Microsoft.Web/sites/w", scopeResource, "/subscriptions/s1"},
 		{"/subscriptions/s1/resourceGroups/g/providers/Microsoft.Web/sites/w/slots/s", scopeResource, "/subscriptions/s1"},
-		{"/providers/Microsoft.Management/managementGroups/m", scopeInvalid, ""},
+		{"/providers/Microsoft.Management/managementGroups/m", scopeManagementGroup, ""},
+		{"/PROVIDERS/microsoft.management/MANAGEMENTGROUPS/m/", scopeManagementGroup, ""},
+		{"/providers/Microsoft.Management/managementGroups", scopeInvalid, ""},
+		{"/providers/Microsoft.Management/managementGroups/m/providers/Microsoft.Web/sites/w", scopeInvalid, ""},
 		{"/subscriptions/s1/locations/westus", scopeInvalid, "/subscriptions/s1"},
 		{"/subscriptions/s1/resourceGroups/g/providers/Microsoft.Web", scopeInvalid, "/subscriptions/s1"},
 	} {
@@ -162,10 +165,12 @@ func TestScopes(t *testing.T) {
 	}
 	for ref, want := range map[string]string{
 		oid: oid,
-		"/providers/Microsoft.Authorization/roleDefinitions/" + oid:                                  oid,
-		"/subscriptions/s/providers/microsoft.authorization/roledefinitions/" + oid:                  oid,
-		"/subscriptions/s/resourceGroups/g/providers/Microsoft.Authorization/roleDefinitions/" + oid: "",
-		"/providers/Microsoft.Authorization/roleDefinitions/reader":                                  "",
+		"/providers/Microsoft.Authorization/roleDefinitions/" + oid:                                                   oid,
+		"/subscriptions/s/providers/microsoft.authorization/roledefinitions/" + oid:                                   oid,
+		"/subscriptions/s/resourceGroups/g/providers/Microsoft.Authorization/roleDefinitions/" + oid:                  "",
+		"/providers/Microsoft.Management/managementGroups/m/providers/Microsoft.Authorization/roleDefinitions/" + oid: oid,
+		"/providers/Microsoft.Management/x/providers/Microsoft.Authorization/roleDefinitions/" + oid:                  "",
+		"/providers/Microsoft.Authorization/roleDefinitions/reader":                                                   "",
 		"Reader": "",
 	} {
 		got, ok := parseRoleDefinitionRef(ref)

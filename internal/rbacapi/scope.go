@@ -69,8 +69,9 @@ func parseRoleDefinitionRef(ref string) (string, bool) {
 		return "", false
 	}
 	// What precedes must be the root or a subscription (the two forms ARM
-	// hands out).
-	if n != 4 && !(n == 6 && strings.EqualFold(segs[0], "subscriptions")) {
+	// hands out), or a management group (the form tools build for an
+	// assignment at one).
+	if n != 4 && !(n == 6 && strings.EqualFold(segs[0], "subscriptions")) && classifyScopeKind(segs[:n-4]) != scopeManagementGroup {
 		return "", false
 	}
 	return segs[n-1], true
@@ -82,31 +83,39 @@ type scopeKind int
 const (
 	scopeInvalid scopeKind = iota
 	scopeRoot
+	scopeManagementGroup
 	scopeSubscription
 	scopeResourceGroup
 	scopeResource
 )
 
-// classifyScope recognises the scopes keyless has: the root, a
-// subscription, a resource group and a resource (possibly a child, or an
-// extension of one). Management groups do not exist in keyless.
+// classifyScope recognises the scopes keyless has: the root, a management
+// group, a subscription, a resource group and a resource (possibly a child,
+// or an extension of one).
 func classifyScope(scope string) (scopeKind, []string) {
 	segs := splitPath(scope)
+	return classifyScopeKind(segs), segs
+}
+
+func classifyScopeKind(segs []string) scopeKind {
 	switch {
 	case len(segs) == 0:
-		return scopeRoot, segs
+		return scopeRoot
+	case len(segs) == 4 && strings.EqualFold(segs[0], "providers") && strings.EqualFold(segs[1], "Microsoft.Management") &&
+		strings.EqualFold(segs[2], "managementGroups"):
+		return scopeManagementGroup
 	case !strings.EqualFold(segs[0], "subscriptions") || len(segs) < 2:
-		return scopeInvalid, segs
+		return scopeInvalid
 	case len(segs) == 2:
-		return scopeSubscription, segs
+		return scopeSubscription
 	case !strings.EqualFold(segs[2], "resourceGroups") || len(segs) < 4:
-		return scopeInvalid, segs
+		return scopeInvalid
 	case len(segs) == 4:
-		return scopeResourceGroup, segs
+		return scopeResourceGroup
 	case strings.EqualFold(segs[4], "providers") && len(segs) >= 8:
-		return scopeResource, segs
+		return scopeResource
 	}
-	return scopeInvalid, segs
+	return scopeInvalid
 }
 
 // checkScopeExists answers 404 with ARM's code for the missing container,
@@ -119,7 +128,13 @@ func checkScopeExists(ctx context.Context, tx store.Tx, scope string) error {
 		return nil
 	case scopeInvalid:
 		return arm.Errorf(http.StatusBadRequest, "InvalidScope", "scope",
-			"The scope '%s' is not valid. Scopes are '/', '/subscriptions/{id}', '/subscriptions/{id}/resourceGroups/{name}' or a resource ID.", scope)
+			"The scope '%s' is not valid. Scopes are '/', '/providers/Microsoft.Management/managementGroups/{name}', '/subscriptions/{id}', '/subscriptions/{id}/resourceGroups/{name}' or a resource ID.", scope)
+	case scopeManagementGroup:
+		_, err := tx.GetManagementGroup(ctx, segs[3])
+		if errors.Is(err, store.ErrNotFound) {
+			return arm.Errorf(http.StatusNotFound, "ManagementGroupNotFound", "", "The management group '%s' could not be found.", segs[3])
+		}
+		return err
 	}
 	if _, err = tx.GetSubscription(ctx, segs[1]); errors.Is(err, store.ErrNotFound) {
 		return arm.Errorf(http.StatusNotFound, "SubscriptionNotFound", "", "The subscription '%s' could not be found.", segs[1])
@@ -166,9 +181,10 @@ func sameScope(a, b string) bool {
 	return authz.NormalizeScope(a) == authz.NormalizeScope(b)
 }
 
-// related reports whether one scope is at or below the other.
-func related(a, b string) bool {
-	return authz.IsAncestorOrSelf(a, b) || authz.IsAncestorOrSelf(b, a)
+// related reports whether one scope is at or below the other, management
+// groups included.
+func (h *handlers) related(a, b string) bool {
+	return h.cfg.Engine.Covers(a, b) || h.cfg.Engine.Covers(b, a)
 }
 
 // ancestors lists the strict ancestors of scope, root first, in the
