@@ -1,8 +1,10 @@
 // Package bootstrap owns the data directory and the first start of an
-// installation: it creates, exactly once, the tenant, the default
-// subscription, the CA, the first signing key and the administrator, and
-// on every later start checks that the directory, the store and the master
-// key belong together before anything is modified.
+// installation: it creates, exactly once, the tenant, its root management
+// group, the default subscription, the CA, the first signing key and the
+// administrator, and on every later start checks that the directory, the
+// store and the master key belong together before anything is modified
+// (then adds what a newer version brings, such as the root group of an
+// installation made before management groups).
 package bootstrap
 
 import (
@@ -43,6 +45,10 @@ const ResourceManagerAudience = "https://management.azure.com/"
 
 // OwnerRoleID is the built-in Owner role definition GUID.
 const OwnerRoleID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+
+// RootGroupDisplayName is the display name of the tenant root management
+// group, whose name is the tenant ID, as in Azure.
+const RootGroupDisplayName = "Tenant Root Group"
 
 // meta keys
 const (
@@ -225,6 +231,9 @@ func (inst *Installation) bootstrap(ctx context.Context, opts Options) error {
 	if err := inst.loadCA(ctx); err != nil {
 		return err
 	}
+	if err := ensureRootGroup(ctx, inst.Store, inst.TenantID); err != nil {
+		return err
+	}
 	if err := installBuiltinRoles(ctx, inst.Store, opts.BuiltinRoles); err != nil {
 		return err
 	}
@@ -278,6 +287,9 @@ func (inst *Installation) firstStart(ctx context.Context, opts Options) error {
 			return err
 		}
 		if err := tx.PutMeta(ctx, metaCAKey, inst.Keyring.Seal(caKey, []byte(metaCAKey))); err != nil {
+			return err
+		}
+		if _, err := tx.PutManagementGroup(ctx, rootGroup(rec.TenantID, now)); err != nil {
 			return err
 		}
 		if err := tx.CreateSubscription(ctx, store.Subscription{ID: rec.SubscriptionID, DisplayName: "Default", State: "Enabled", CreatedAt: now}); err != nil {
@@ -388,6 +400,40 @@ func (inst *Installation) loadCA(ctx context.Context) error {
 	}
 	inst.CA, err = pki.LoadCA(certDER, keyDER)
 	return err
+}
+
+func rootGroup(tenantID string, now time.Time) store.ManagementGroup {
+	return store.ManagementGroup{Name: tenantID, DisplayName: RootGroupDisplayName, CreatedAt: now, UpdatedAt: now}
+}
+
+// ensureRootGroup creates the tenant root management group of an
+// installation made before keyless had management groups, under which its
+// subscriptions then sit. It changes nothing when the group exists, so
+// replicas starting together on one store agree.
+func ensureRootGroup(ctx context.Context, st store.Store, tenantID string) error {
+	var exists bool
+	err := st.View(ctx, func(tx store.Tx) error {
+		_, err := tx.GetManagementGroup(ctx, tenantID)
+		exists = err == nil
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil || exists {
+		return err
+	}
+	_, err = st.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetManagementGroup(ctx, tenantID); err == nil || !errors.Is(err, store.ErrNotFound) {
+			return err // created meanwhile by another replica, or a failure
+		}
+		_, err := tx.PutManagementGroup(ctx, rootGroup(tenantID, time.Now().UTC()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create the tenant root management group: %w", err)
+	}
+	return nil
 }
 
 // installBuiltinRoles refreshes the built-in roles in the store when they

@@ -251,3 +251,68 @@ func TestDataDirectoryFilesArePrivateWhateverTheUmask(t *testing.T) {
 	checkPrivate()
 	inst.Store.Close()
 }
+
+// rootGroupOf reads the tenant root management group, failing the test if
+// the tree does not have exactly that one group without a parent.
+func rootGroupOf(t *testing.T, inst *bootstrap.Installation) store.ManagementGroup {
+	t.Helper()
+	var groups []store.ManagementGroup
+	if err := inst.Store.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		groups, err = tx.ListManagementGroups(context.Background())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 1 || groups[0].Name != inst.TenantID || groups[0].ParentName != "" ||
+		groups[0].DisplayName != bootstrap.RootGroupDisplayName {
+		t.Fatalf("management groups %+v, want only the tenant root group %q", groups, inst.TenantID)
+	}
+	return groups[0]
+}
+
+func TestStartsCreateTheTenantRootGroupOnce(t *testing.T) {
+	t.Run("first start", func(t *testing.T) {
+		inst, err := open(t, filepath.Join(t.TempDir(), "data"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rootGroupOf(t, inst)
+	})
+	t.Run("installation made before management groups", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "data")
+		first, err := open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What an older version left: no group at all.
+		if _, err := first.Store.Update(context.Background(), func(tx store.Tx) error {
+			return tx.DeleteManagementGroup(context.Background(), first.TenantID)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		first.Store.Close()
+
+		second, err := open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		created := rootGroupOf(t, second)
+		rev, err := second.Store.Revision(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		second.Store.Close()
+
+		third, err := open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again := rootGroupOf(t, third); again != created {
+			t.Fatalf("a later start changed the root group: %+v, was %+v", again, created)
+		}
+		if now, _ := third.Store.Revision(context.Background()); now != rev {
+			t.Fatalf("a later start wrote to the store (revision %d, was %d)", now, rev)
+		}
+	})
+}
