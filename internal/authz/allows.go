@@ -1,0 +1,28 @@
+package authz
+
+import "github.com/keyless-io/keyless/internal/store"
+
+// RoleAllows reports whether a role definition's permissions grant action
+// (a control-plane action, not a data action): some permission block lists
+// it in actions and does not exclude it in notActions, with ARM's wildcard
+// rules. It compiles the patterns on each call; it is for reports that
+// weigh roles against each other (access review), not for the decision
+// path, which the engine serves from compiled roles.
+func RoleAllows(role store.RoleDefinition, action string) bool {
+	for _, perm := range role.Permissions {
+		if anyMatch(perm.Actions, action) && !anyMatch(perm.NotActions, action) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyMatch(patterns []string, action string) bool {
+	for _, raw := range patterns {
+		p := compilePattern(raw)
+		if p.match(action) {
+			return true
+		}
+	}
+	return false
+}

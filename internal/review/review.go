@@ -1,0 +1,589 @@
+// Package review is keyless's access review: it weighs every managed
+// identity and service principal under a scope against least privilege and
+// hygiene rules, from the facts keyless holds in one place (the directory,
+// role assignments and definitions, resources and their identities,
+// federated credentials, and usage), and says what to change and the
+// keyless command that changes it.
+//
+// It is read-only: it never changes anything. Fixes are command lines the
+// caller runs (keyless review apply runs them through the ARM API as the
+// caller, audited like any change).
+package review
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/keyless-io/keyless/internal/authz"
+	"github.com/keyless-io/keyless/internal/store"
+)
+
+// Severity ranks findings.
+type Severity string
+
+const (
+	Low    Severity = "low"
+	Medium Severity = "medium"
+	High   Severity = "high"
+)
+
+// Rank orders severities (low 1, medium 2, high 3; 0 for anything else).
+func (s Severity) Rank() int {
+	switch s {
+	case Low:
+		return 1
+	case Medium:
+		return 2
+	case High:
+		return 3
+	}
+	return 0
+}
+
+// Rule names, the values of Finding.Rule.
+const (
+	RuleUnusedIdentity           = "unused-identity"
+	RuleUnusedAssignment         = "unused-assignment"
+	RuleExcessPermissions        = "excess-permissions"
+	RulePrivilegedRole           = "privileged-role"
+	RuleBroadScope               = "broad-scope"
+	RuleSharedIdentity           = "shared-identity"
+	RuleSecretCredential         = "secret-credential"
+	RuleNoAssignments            = "no-assignments"
+	RuleStaleFederatedCredential = "stale-federated-credential"
+)
+
+// Finding is one thing to look at.
+type Finding struct {
+	// ID is stable across runs for the same fact: a digest of the rule and
+	// what it is about.
+	ID             string   `json:"id"`
+	Rule           string   `json:"rule"`
+	Severity       Severity `json:"severity"`
+	PrincipalID    string   `json:"principalId"`
+	PrincipalType  string   `json:"principalType"`
+	DisplayName    string   `json:"displayName"`
+	Scope          string   `json:"scope"`
+	ResourceIDs    []string `json:"resourceIds"`
+	Evidence       string   `json:"evidence"`
+	Recommendation string   `json:"recommendation"`
+	// Fix is a keyless command line applying the recommendation; "" when
+	// the change needs a person's judgement (splitting a shared identity).
+	Fix string `json:"fix"`
+	// CustomRole is, for excess-permissions without a built-in role that
+	// fits, the role definition to create (ARM's JSON).
+	CustomRole map[string]any `json:"customRole,omitempty"`
+}
+
+// Facts are what a review reads, a consistent snapshot.
+type Facts struct {
+	Principals  []store.Principal
+	Credentials map[string][]store.Credential // by principal object ID
+	// Resources are the resources under review (identities included).
+	Resources   []store.Resource
+	Assignments []store.RoleAssignment
+	Roles       []store.RoleDefinition
+	// FederatedCredentials by lower-case identity resource ID.
+	FederatedCredentials map[string][]store.FederatedCredential
+	// GroupsOf lists the groups a principal belongs to, transitively.
+	GroupsOf map[string][]string
+	// Usage is the merged usage of the principals, since the window start.
+	Usage store.Usage
+	// FederationUse is when each federated credential was last used for an
+	// exchange, by lower-case "identityID/credentialName".
+	FederationUse map[string]time.Time
+}
+
+// Options tune a review.
+type Options struct {
+	// Scope limits the review to identities whose resource is under it and
+	// to service principals holding a role under it ("/" for everything).
+	Scope string
+	// UnusedDays is the usage window (default 90).
+	UnusedDays int
+	Now        time.Time
+}
+
+func (o Options) window() time.Duration {
+	d := o.UnusedDays
+	if d <= 0 {
+		d = 90
+	}
+	return time.Duration(d) * 24 * time.Hour
+}
+
+// privilegedRoles are the roles that can change access or everything.
+var privilegedRoles = map[string]bool{
+	authz.RoleOwner: true, authz.RoleContributor: true,
+	authz.RoleUserAccessAdministrator: true, authz.RoleRBACAdministrator: true,
+}
+
+// reviewer holds the indexes one evaluation builds over Facts.
+type reviewer struct {
+	f          *Facts
+	opts       Options
+	since      time.Time
+	scope      string
+	roles      map[string]store.RoleDefinition
+	byResource map[string]store.Resource
+	attached   map[string][]store.Resource // lower UAMI ID -> holders
+	assigned   map[string][]store.RoleAssignment
+	lastToken  map[string]time.Time
+	actions    map[string][]store.ActionUsage
+	out        []Finding
+}
+
+// Evaluate applies every rule and returns the findings, most severe first.
+func Evaluate(f *Facts, opts Options) []Finding {
+	if opts.Scope == "" {
+		opts.Scope = "/"
+	}
+	r := &reviewer{f: f, opts: opts, since: opts.Now.Add(-opts.window()), scope: opts.Scope,
+		roles: map[string]store.RoleDefinition{}, byResource: map[string]store.Resource{},
+		attached: map[string][]store.Resource{}, assigned: map[string][]store.RoleAssignment{},
+		lastToken: map[string]time.Time{}, actions: map[string][]store.ActionUsage{}}
+	for _, d := range f.Roles {
+		r.roles[strings.ToLower(d.ID)] = d
+	}
+	for _, res := range f.Resources {
+		r.byResource[strings.ToLower(res.ID)] = res
+		for _, id := range res.UserAssignedIdentities {
+			r.attached[strings.ToLower(id)] = append(r.attached[strings.ToLower(id)], res)
+		}
+	}
+	for _, a := range f.Assignments {
+		r.assigned[a.PrincipalID] = append(r.assigned[a.PrincipalID], a)
+	}
+	for _, t := range f.Usage.Tokens {
+		if t.Last.After(r.lastToken[t.PrincipalID]) {
+			r.lastToken[t.PrincipalID] = t.Last
+		}
+	}
+	for _, a := range f.Usage.Actions {
+		if !a.Denied {
+			r.actions[a.PrincipalID] = append(r.actions[a.PrincipalID], a)
+		}
+	}
+	for _, p := range f.Principals {
+		if !r.inScope(p) {
+			continue
+		}
+		r.principal(p)
+	}
+	sort.SliceStable(r.out, func(i, j int) bool {
+		if a, b := r.out[i].Severity.Rank(), r.out[j].Severity.Rank(); a != b {
+			return a > b
+		}
+		if r.out[i].Rule != r.out[j].Rule {
+			return r.out[i].Rule < r.out[j].Rule
+		}
+		return r.out[i].ID < r.out[j].ID
+	})
+	return r.out
+}
+
+func (r *reviewer) inScope(p store.Principal) bool {
+	switch p.Kind {
+	case store.PrincipalSystemAssigned, store.PrincipalUserAssigned:
+		return authz.IsAncestorOrSelf(r.scope, p.ResourceID)
+	case store.PrincipalServicePrincipal:
+		if r.scope == "/" {
+			return true
+		}
+		for _, a := range r.assigned[p.ObjectID] {
+			if authz.IsAncestorOrSelf(r.scope, a.Scope) || authz.IsAncestorOrSelf(a.Scope, r.scope) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// findingID is stable for the same rule and subject.
+func findingID(rule string, parts ...string) string {
+	h := sha256.Sum256([]byte(rule + "\x00" + strings.ToLower(strings.Join(parts, "\x00"))))
+	return rule + "-" + hex.EncodeToString(h[:6])
+}
+
+func (r *reviewer) emit(f Finding, key ...string) {
+	f.ID = findingID(f.Rule, append([]string{f.PrincipalID}, key...)...)
+	if f.ResourceIDs == nil {
+		f.ResourceIDs = []string{}
+	}
+	r.out = append(r.out, f)
+}
+
+func base(p store.Principal) Finding {
+	t := string(p.Kind)
+	switch p.Kind {
+	case store.PrincipalSystemAssigned, store.PrincipalUserAssigned:
+		t = "ManagedIdentity"
+	}
+	f := Finding{PrincipalID: p.ObjectID, PrincipalType: t, DisplayName: p.DisplayName}
+	if p.ResourceID != "" {
+		f.ResourceIDs = []string{p.ResourceID}
+	}
+	return f
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+func (r *reviewer) principal(p store.Principal) {
+	// Too new to judge by use: the window has not passed since it was made.
+	judged := p.CreatedAt.Before(r.since)
+	_, used := r.lastToken[p.ObjectID]
+	assignments := r.assigned[p.ObjectID]
+
+	if judged && !used {
+		f := base(p)
+		f.Rule, f.Severity, f.Scope = RuleUnusedIdentity, Medium, p.ResourceID
+		f.Evidence = fmt.Sprintf("No token was issued to it in the last %d days (created %s).", r.days(), day(p.CreatedAt))
+		f.Recommendation, f.Fix = r.removal(p)
+		r.emit(f)
+	}
+	if len(assignments) == 0 && len(r.f.GroupsOf[p.ObjectID]) == 0 {
+		f := base(p)
+		f.Rule, f.Severity, f.Scope = RuleNoAssignments, Low, p.ResourceID
+		f.Evidence = "It holds no role assignment anywhere, directly or through a group."
+		f.Recommendation = "An identity with no role can reach nothing keyless governs: grant it the role its workload needs, or delete it if it has none."
+		if judged && !used {
+			_, f.Fix = r.removal(p)
+		}
+		r.emit(f)
+	}
+	for _, a := range assignments {
+		r.assignment(p, a, judged)
+	}
+	if p.Kind == store.PrincipalUserAssigned {
+		r.sharedIdentity(p)
+		r.federated(p)
+	}
+	if p.Kind == store.PrincipalServicePrincipal {
+		r.secrets(p)
+	}
+}
+
+func (r *reviewer) days() int { return int(r.opts.window() / (24 * time.Hour)) }
+
+// removal is how to retire an unused principal.
+func (r *reviewer) removal(p store.Principal) (string, string) {
+	switch p.Kind {
+	case store.PrincipalUserAssigned:
+		g, n := groupAndName(p.ResourceID)
+		return "Delete the user-assigned identity: nothing has used it. Its role assignments go with it.",
+			fmt.Sprintf("keyless identity delete -g %s -n %s", g, n)
+	case store.PrincipalSystemAssigned:
+		return "Turn off the resource's system-assigned identity: nothing has used it. Its role assignments go with it.",
+			fmt.Sprintf("keyless resource identity remove --ids %s --identities [system]", p.ResourceID)
+	}
+	return "Delete the service principal: nothing has authenticated as it. Its role assignments go with it.",
+		fmt.Sprintf("keyless sp delete --id %s", p.ObjectID)
+}
+
+func groupAndName(id string) (string, string) {
+	segs := strings.Split(strings.Trim(id, "/"), "/")
+	g, n := "", segs[len(segs)-1]
+	for i := 0; i+1 < len(segs); i++ {
+		if strings.EqualFold(segs[i], "resourceGroups") {
+			g = segs[i+1]
+		}
+	}
+	return g, n
+}
+
+func scopeLevel(scope string) string {
+	segs := strings.Split(strings.Trim(scope, "/"), "/")
+	switch {
+	case scope == "/" || scope == "":
+		return "root"
+	case len(segs) >= 3 && strings.EqualFold(segs[0], "providers") && strings.EqualFold(segs[2], "managementGroups"):
+		return "managementGroup"
+	case len(segs) == 2 && strings.EqualFold(segs[0], "subscriptions"):
+		return "subscription"
+	}
+	return ""
+}
+
+func (r *reviewer) roleName(id string) string {
+	if d, ok := r.roles[strings.ToLower(id)]; ok {
+		return d.RoleName
+	}
+	return id
+}
+
+// used lists the distinct actions the principal exercised at or under the
+// scope within the window.
+func (r *reviewer) used(principalID, scope string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range r.actions[principalID] {
+		if a.Last.Before(r.since) || !authz.IsAncestorOrSelf(scope, a.Scope) {
+			continue
+		}
+		k := strings.ToLower(a.Action)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, a.Action)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, judged bool) {
+	role, known := r.roles[strings.ToLower(a.RoleDefinitionID)]
+	name := r.roleName(a.RoleDefinitionID)
+	delFix := "keyless role assignment delete --ids " + assignmentID(a)
+	if privilegedRoles[strings.ToLower(a.RoleDefinitionID)] {
+		f := base(p)
+		f.Rule, f.Severity, f.Scope = RulePrivilegedRole, High, a.Scope
+		f.Evidence = fmt.Sprintf("It holds %s at %s.", name, a.Scope)
+		f.Recommendation = "A workload identity should not be able to change access or everything: grant the narrowest role that covers what it does."
+		if narrower, _ := r.narrowest(p.ObjectID, a.Scope, role); narrower != "" {
+			f.Fix = replaceFix(p, a, narrower)
+			f.Recommendation += fmt.Sprintf(" By its use, that is %s.", r.roleName(narrower))
+		}
+		r.emit(f, assignmentID(a))
+	}
+	if lvl := scopeLevel(a.Scope); lvl != "" {
+		f := base(p)
+		f.Rule, f.Severity, f.Scope = RuleBroadScope, Medium, a.Scope
+		f.Evidence = fmt.Sprintf("It holds %s at the %s scope %s, which reaches every resource below it.", name, lvl, a.Scope)
+		f.Recommendation = "Assign the role at the resource group or resource the workload uses."
+		r.emit(f, assignmentID(a))
+	}
+	if !known || !judged || len(role.Permissions) == 0 || controlActionsOf(role) == 0 {
+		// Data-plane-only roles are used through tokens for other
+		// services, which keyless cannot see into; a role it does not
+		// know it cannot weigh.
+		return
+	}
+	used := r.used(p.ObjectID, a.Scope)
+	var covered []string
+	for _, act := range used {
+		if authz.RoleAllows(role, act) {
+			covered = append(covered, act)
+		}
+	}
+	if len(covered) == 0 {
+		f := base(p)
+		f.Rule, f.Severity, f.Scope = RuleUnusedAssignment, Medium, a.Scope
+		f.Evidence = fmt.Sprintf("It holds %s at %s but performed none of its actions there in the last %d days.", name, a.Scope, r.days())
+		f.Recommendation = "Delete the assignment."
+		f.Fix = delFix
+		r.emit(f, assignmentID(a))
+		return
+	}
+	narrower, custom := r.narrowest(p.ObjectID, a.Scope, role)
+	if narrower == "" && custom == nil {
+		return
+	}
+	f := base(p)
+	f.Rule, f.Severity, f.Scope = RuleExcessPermissions, Medium, a.Scope
+	f.Evidence = fmt.Sprintf("In the last %d days it used only %s of %s at %s.", r.days(), strings.Join(covered, ", "), name, a.Scope)
+	if narrower != "" {
+		f.Recommendation = fmt.Sprintf("Replace %s with %s, the narrowest built-in role that covers every action it used there.", name, r.roleName(narrower))
+		f.Fix = replaceFix(p, a, narrower)
+	} else {
+		f.Recommendation = fmt.Sprintf("No built-in role narrower than %s covers exactly what it used: create the custom role below, assign it, and delete this assignment.", name)
+		f.CustomRole = custom
+	}
+	r.emit(f, assignmentID(a))
+}
+
+func controlActionsOf(role store.RoleDefinition) int {
+	n := 0
+	for _, p := range role.Permissions {
+		n += len(p.Actions)
+	}
+	return n
+}
+
+func assignmentID(a store.RoleAssignment) string {
+	return strings.TrimSuffix(a.Scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + a.Name
+}
+
+func replaceFix(p store.Principal, a store.RoleAssignment, roleID string) string {
+	return fmt.Sprintf("keyless role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role %s --scope %s && keyless role assignment delete --ids %s",
+		p.ObjectID, roleID, a.Scope, assignmentID(a))
+}
+
+// narrowest finds the built-in role narrower than current that allows every
+// action the principal used at scope, preferring the one granting the
+// fewest known actions; with none, the custom role granting exactly them.
+func (r *reviewer) narrowest(principalID, scope string, current store.RoleDefinition) (string, map[string]any) {
+	used := r.used(principalID, scope)
+	if len(used) == 0 {
+		return "", nil
+	}
+	best, bestScore := "", -1
+	for _, d := range r.f.Roles {
+		if d.RoleType != authz.RoleTypeBuiltIn || strings.EqualFold(d.ID, current.ID) || controlActionsOf(d) == 0 {
+			continue
+		}
+		ok := true
+		for _, act := range used {
+			if !authz.RoleAllows(d, act) {
+				ok = false
+				break
+			}
+		}
+		if !ok || !narrowerThan(d, current) {
+			continue
+		}
+		score := breadth(d)
+		if bestScore < 0 || score < bestScore || score == bestScore && d.RoleName < r.roleName(best) {
+			best, bestScore = d.ID, score
+		}
+	}
+	if best != "" {
+		return best, nil
+	}
+	if len(used) >= controlActionsOf(current) {
+		return "", nil // the role is already as narrow as its use
+	}
+	acts := make([]any, len(used))
+	for i, u := range used {
+		acts[i] = u
+	}
+	return "", map[string]any{
+		"properties": map[string]any{
+			"roleName":         "Least privilege for " + principalID,
+			"description":      "The actions the principal used at " + scope + ".",
+			"permissions":      []any{map[string]any{"actions": acts, "notActions": []any{}}},
+			"assignableScopes": []any{scope},
+		},
+	}
+}
+
+// narrowerThan: every action pattern d grants is granted by current too,
+// and d is not the same grant.
+func narrowerThan(d, current store.RoleDefinition) bool {
+	for _, p := range d.Permissions {
+		for _, act := range p.Actions {
+			probe := strings.ReplaceAll(act, "*", "x")
+			if !authz.RoleAllows(current, probe) {
+				return false
+			}
+		}
+	}
+	return breadth(d) < breadth(current)
+}
+
+// breadth ranks how much a role grants: "*" outweighs everything, a
+// wildcard pattern weighs less the more literal segments pin it down
+// ("*/read" < "Microsoft.Web/*" < "*"), a literal action counts one, and
+// each exclusion takes a little away.
+func breadth(d store.RoleDefinition) int {
+	score := 0
+	for _, p := range d.Permissions {
+		for _, act := range p.Actions {
+			switch {
+			case act == "*":
+				score += 10000
+			case strings.Contains(act, "*"):
+				literal := 0
+				for _, seg := range strings.Split(act, "/") {
+					if seg != "*" && seg != "" {
+						literal++
+					}
+				}
+				score += 1000 / (1 + literal)
+			default:
+				score++
+			}
+		}
+		score -= len(p.NotActions)
+	}
+	return score
+}
+
+func (r *reviewer) sharedIdentity(p store.Principal) {
+	holders := r.attached[strings.ToLower(p.ResourceID)]
+	types := map[string]bool{}
+	var ids []string
+	for _, h := range holders {
+		types[strings.ToLower(h.Type)] = true
+		ids = append(ids, h.ID)
+	}
+	if len(types) < 2 {
+		return
+	}
+	var names []string
+	for _, h := range holders {
+		names = append(names, h.Type)
+	}
+	sort.Strings(ids)
+	names = dedupe(names)
+	f := base(p)
+	f.Rule, f.Severity, f.Scope = RuleSharedIdentity, Low, p.ResourceID
+	f.ResourceIDs = ids
+	f.Evidence = fmt.Sprintf("It is attached to resources of %d types (%s): one identity doing several jobs holds the union of their permissions.", len(types), strings.Join(names, ", "))
+	f.Recommendation = "Give each kind of workload an identity of its own with only the roles that workload needs."
+	r.emit(f)
+}
+
+func dedupe(xs []string) []string {
+	sort.Strings(xs)
+	out := xs[:0]
+	for i, x := range xs {
+		if i == 0 || !strings.EqualFold(x, xs[i-1]) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (r *reviewer) federated(p store.Principal) {
+	for _, fic := range r.f.FederatedCredentials[strings.ToLower(p.ResourceID)] {
+		if !fic.CreatedAt.Before(r.since) {
+			continue
+		}
+		last, ok := r.f.FederationUse[strings.ToLower(p.ResourceID+"/"+fic.Name)]
+		if ok && !last.Before(r.since) {
+			continue
+		}
+		f := base(p)
+		f.Rule, f.Severity, f.Scope = RuleStaleFederatedCredential, Low, p.ResourceID
+		f.Evidence = fmt.Sprintf("The federated credential %s (issuer %s, subject %s) was not used for a token exchange in the last %d days.", fic.Name, fic.Issuer, fic.Subject, r.days())
+		f.Recommendation = "Delete the federated credential: the external workload it trusts no longer signs in."
+		g, n := groupAndName(p.ResourceID)
+		f.Fix = fmt.Sprintf("keyless identity federated-credential delete -g %s --identity-name %s -n %s", g, n, fic.Name)
+		r.emit(f, fic.Name)
+	}
+}
+
+func (r *reviewer) secrets(p store.Principal) {
+	now := r.opts.Now
+	for _, c := range r.f.Credentials[p.ObjectID] {
+		if c.Kind != store.CredentialSecret {
+			continue
+		}
+		f := base(p)
+		f.Rule, f.Scope = RuleSecretCredential, "/"
+		var why []string
+		f.Severity = Low
+		switch {
+		case !c.NotAfter.IsZero() && !c.NotAfter.After(now):
+			why = append(why, fmt.Sprintf("expired on %s", day(c.NotAfter)))
+		case !c.NotAfter.IsZero() && c.NotAfter.Before(now.Add(30*24*time.Hour)):
+			why = append(why, fmt.Sprintf("expires on %s, within 30 days", day(c.NotAfter)))
+			f.Severity = Medium
+		}
+		if c.CreatedAt.Before(now.Add(-365 * 24 * time.Hour)) {
+			why = append(why, fmt.Sprintf("is more than a year old (created %s)", day(c.CreatedAt)))
+			f.Severity = Medium
+		}
+		if len(why) == 0 {
+			why = append(why, "is a long-lived secret")
+		}
+		f.Evidence = fmt.Sprintf("It authenticates with the client secret %s…, which %s.", c.Hint, strings.Join(why, " and "))
+		f.Recommendation = "Move the workload to a managed identity (keyless run or the agent), a federated credential, or a certificate; then delete the secret. If a secret must stay, rotate it."
+		f.Fix = "keyless sp reset --id " + p.ObjectID
+		r.emit(f, c.ID)
+	}
+}
