@@ -134,7 +134,7 @@ func TestRegistryModuleFromCache(t *testing.T) {
 // the template's parameters.
 func TestCompileParams(t *testing.T) {
 	fsys := fstest.MapFS{
-		"main.bicep":       {Data: []byte("param name string\nparam count int = 1\nparam tags object\n@secure()\nparam secret string\noutput o string = '${name}${count}${tags.a}${secret}'\n")},
+		"main.bicep":      {Data: []byte("param name string\nparam count int = 1\nparam tags object\n@secure()\nparam secret string\noutput o string = '${name}${count}${tags.a}${secret}'\n")},
 		"main.bicepparam": {Data: []byte("using './main.bicep'\n\nvar prefix = 'id'\nparam name = '${prefix}-${toUpper('x')}'\nparam count = 1 + 2\nparam tags = {\n  a: 'b'\n  list: [\n    1\n    true\n  ]\n}\nparam secret = az.getSecret('0000', 'rg', 'kv', 's')\n")},
 	}
 	res, err := CompileParams(fsys, "main.bicepparam", Options{})
@@ -181,7 +181,7 @@ func TestCompileParams(t *testing.T) {
 	}
 
 	bad := fstest.MapFS{
-		"main.bicep":       {Data: []byte("param name string\nparam other string\noutput o string = '${name}${other}'\n")},
+		"main.bicep":      {Data: []byte("param name string\nparam other string\noutput o string = '${name}${other}'\n")},
 		"main.bicepparam": {Data: []byte("using 'main.bicep'\nparam name = 1\nparam nope = 'x'\n")},
 	}
 	res, err = CompileParams(bad, "main.bicepparam", Options{})

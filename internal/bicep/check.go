@@ -83,7 +83,12 @@ func (m *model) checkDecorators(ds []*Decorator, target string, t TypeExpr, loop
 
 // primitiveOf is the ARM primitive type of a declared type, or "" when it
 // is not known without resolving further.
-func primitiveOf(m *model, t TypeExpr) string {
+func primitiveOf(m *model, t TypeExpr) string { return primitiveAt(m, t, 0) }
+
+func primitiveAt(m *model, t TypeExpr, depth int) string {
+	if depth > 64 { // a type alias cycle, reported as BCP298
+		return ""
+	}
 	switch x := t.(type) {
 	case *TypeRef:
 		if x.Namespace == "" || x.Namespace == "sys" {
@@ -91,13 +96,13 @@ func primitiveOf(m *model, t TypeExpr) string {
 				return x.Name
 			}
 			if s := m.syms[x.Name]; s != nil && s.kind == symType && s.typ != nil {
-				return primitiveOf(m, s.typ.Value)
+				return primitiveAt(m, s.typ.Value, depth+1)
 			}
 		}
 	case *TypeNullable:
-		return primitiveOf(m, x.X)
+		return primitiveAt(m, x.X, depth+1)
 	case *TypeParen:
-		return primitiveOf(m, x.X)
+		return primitiveAt(m, x.X, depth+1)
 	case *TypeArray, *TypeTuple:
 		return "array"
 	case *TypeObject:
@@ -106,7 +111,7 @@ func primitiveOf(m *model, t TypeExpr) string {
 		return exprKind(x.Value)
 	case *TypeUnion:
 		if len(x.Members) > 0 {
-			return primitiveOf(m, x.Members[0])
+			return primitiveAt(m, x.Members[0], depth+1)
 		}
 	}
 	return ""

@@ -206,9 +206,13 @@ func (c *cx) copyInput(body Expr) any {
 
 // conv converts a Bicep expression into an ARM expression.
 func (c *cx) conv(e Expr) aexpr {
-	c.depth++
-	defer func() { c.depth-- }()
-	if c.depth > maxDepth*4 {
+	// Conversions nest across contexts (a reference converts the target's
+	// name, which may reference another resource...); bound them all so
+	// that no input can exhaust the stack.
+	c.m.convDepth++
+	defer func() { c.m.convDepth-- }()
+	if c.m.convDepth > maxDepth*4 && e != nil {
+		c.errorf(e.Position(), "BCP999", "The expression is nested too deeply to compile.")
 		return call("null")
 	}
 	switch x := e.(type) {

@@ -18,13 +18,13 @@ const (
 	tNewline
 	tIdent
 	tInt
-	tString        // complete string without interpolation: Value holds the decoded text
-	tStringLeft    // 'abc${   (Value: decoded "abc")
-	tStringMiddle  // }abc${
-	tStringRight   // }abc'
-	tMultiline     // '''...'''
-	tSymbol        // punctuation and operators: Value holds it
-	tDirective     // #disable-next-line a b
+	tString       // complete string without interpolation: Value holds the decoded text
+	tStringLeft   // 'abc${   (Value: decoded "abc")
+	tStringMiddle // }abc${
+	tStringRight  // }abc'
+	tMultiline    // '''...'''
+	tSymbol       // punctuation and operators: Value holds it
+	tDirective    // #disable-next-line a b
 	tIllegal
 )
 

@@ -107,6 +107,7 @@ type model struct {
 	inline      map[*VarStmt]bool
 	deps        map[*symbol][]dep
 	diags       *diagList
+	convDepth   int // nesting of conversions across contexts, bounded
 }
 
 func (m *model) errorf(p Pos, code, format string, args ...any) {
@@ -611,6 +612,7 @@ func (m *model) computeDeps() {
 		walkBody = func(e Expr, locals map[string]bool) {
 			m.walkRefs(e, locals, nil, func(d dep) {
 				if d.sym.kind == symResource && d.sym.res == r {
+					m.errorf(r.stmt.NamePos, "BCP079", "This expression is referencing its own declaration, which is not allowed.")
 					return
 				}
 				if pp := propOf(r.body, "parent"); pp != nil && d.sym.kind == symResource && d.sym.res == r.parent {
@@ -629,6 +631,17 @@ func (m *model) computeDeps() {
 		walkBody(r.cond, locals)
 		for _, p := range r.body.Props {
 			if p.Key == "parent" && p.KeyExpr == nil {
+				continue
+			}
+			if p.Key == "scope" && p.KeyExpr == nil {
+				// a reference that only names the scope is weak: it does
+				// not make an existing resource a dependency
+				m.walkRefs(p.Value, locals, nil, func(d dep) {
+					if d.sym.kind == symResource {
+						d.weak = true
+					}
+					ds = append(ds, d)
+				})
 				continue
 			}
 			walkBody(p.KeyExpr, locals)

@@ -10,13 +10,13 @@ import (
 const maxDepth = 200
 
 type parser struct {
-	file   string
-	toks   []token
-	i      int
-	diags  *diagList
-	nl     []bool // top: newlines are insignificant (inside parentheses)
-	depth  int
-	params bool
+	file    string
+	toks    []token
+	i       int
+	diags   *diagList
+	nl      []bool // top: newlines are insignificant (inside parentheses)
+	depth   int
+	params  bool
 	lastErr int
 }
 
