@@ -265,6 +265,21 @@ type Tx interface {
 	// deleted. It returns how many it deleted.
 	TrimDeployments(ctx context.Context, scope string, keep int) (deleted int, err error)
 
+	// The activity log is not an entity either (see the usage records
+	// below): appends and compactions bump no revision and record no
+	// change, and commit or roll back with the rest of the Update.
+	//
+	// AppendActivity adds a batch of events; an event whose ID is stored
+	// already is skipped, so a flush retried after an ambiguous commit
+	// writes nothing twice. It says how many it added.
+	AppendActivity(ctx context.Context, events []ActivityEvent) (added int, err error)
+	// ListActivity returns the events matching the filter, newest first
+	// (by Time, then ID, both descending), at most Limit of them.
+	ListActivity(ctx context.Context, f ActivityFilter) ([]ActivityEvent, error)
+	// CompactActivity deletes the events that happened before before and
+	// says how many.
+	CompactActivity(ctx context.Context, before time.Time) (int, error)
+
 	CreateAgent(ctx context.Context, a Agent) error
 	GetAgent(ctx context.Context, id string) (Agent, error)
 	ListAgents(ctx context.Context) ([]Agent, error)
@@ -609,6 +624,72 @@ type DeploymentFilter struct {
 	// needs a Scope.
 	After string
 	Limit int
+}
+
+// ActivityEvent is one entry of the activity log: a control-plane change
+// or refusal, as the ARM front door answered it. It holds identifiers,
+// the action, the scope and the outcome; never a request body, an error
+// message or a secret.
+type ActivityEvent struct {
+	// ID is the event's GUID (the Activity Log's eventDataId).
+	ID string
+	// Time is when the request was answered; SubmittedAt when the event
+	// was written to the store.
+	Time        time.Time
+	SubmittedAt time.Time
+	// SubscriptionID and ResourceGroup locate ResourceID; both are empty
+	// above them (the root, a management group).
+	SubscriptionID   string
+	ResourceGroup    string
+	ResourceID       string
+	ResourceProvider string
+	ResourceType     string
+	// Action and Scope are what the RBAC engine was asked.
+	Action string
+	Scope  string
+	Method string
+	// Status is Started, Succeeded or Failed; HTTPStatus the status code
+	// answered and ErrorCode the ARM error code of a failure.
+	Status     string
+	HTTPStatus int
+	ErrorCode  string
+	// CorrelationID is shared by the requests of one operation (a
+	// deployment's resources carry its own); RequestID is this request's.
+	CorrelationID   string
+	RequestID       string
+	ClientRequestID string
+	// ClientAddress is the TCP peer's IP address.
+	ClientAddress  string
+	CallerObjectID string
+	CallerAppID    string
+	CallerTenantID string
+}
+
+// ActivityFilter narrows ListActivity; zero fields match everything.
+// Text is matched case-insensitively.
+type ActivityFilter struct {
+	// From and To bound Time, both inclusive.
+	From, To       time.Time
+	SubscriptionID string
+	ResourceGroup  string
+	// ResourceID matches the resource and everything below it.
+	ResourceID       string
+	ResourceProvider string
+	CorrelationID    string
+	// Caller matches the caller's object ID or application ID.
+	Caller string
+	Status string
+	// After pages on: only events listed after this one (older, or as old
+	// with a smaller ID). A zero After starts with the newest.
+	After ActivityCursor
+	// Limit bounds the page; <= 0 means a backend default (1000).
+	Limit int
+}
+
+// ActivityCursor is a position in the activity log's order.
+type ActivityCursor struct {
+	Time time.Time
+	ID   string
 }
 
 // Agent is an enrolled host agent; its certificate binds it to a resource.

@@ -7,7 +7,8 @@
 // their first casing, the attachment index, the management group tree, the
 // deployment history and its trimming, one revision per writing Update,
 // the change feed, rollback on error and panic, serialized writers, and
-// the usage aggregates replicas flush and reads merge. It
+// the usage aggregates replicas flush and reads merge, and the activity
+// log. It
 // must stay backend-neutral: no SQL, no driver types.
 package storetest
 
@@ -38,6 +39,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		compactionBehaviours,
 		textBehaviours,
 		usageBehaviours,
+		activityBehaviours,
 	}
 	for _, group := range groups {
 		for _, b := range group {
