@@ -1,0 +1,214 @@
+// Package inventory documents who can do what: every identity under a
+// scope with the resources it is attached to, its role assignments (direct
+// or through a group), its federated credentials and its last use, rendered
+// as JSON, Markdown, CSV, Graphviz DOT or one self-contained HTML page. It
+// reads the same facts as the access review and changes nothing.
+package inventory
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/keyless-io/keyless/internal/authz"
+	"github.com/keyless-io/keyless/internal/review"
+	"github.com/keyless-io/keyless/internal/store"
+)
+
+// Inventory is the document.
+type Inventory struct {
+	Scope       string     `json:"scope"`
+	GeneratedAt time.Time  `json:"generatedAt"`
+	Identities  []Identity `json:"identities"`
+}
+
+// Identity is one managed identity or service principal.
+type Identity struct {
+	// Kind is SystemAssigned, UserAssigned or ServicePrincipal.
+	Kind                 string                `json:"kind"`
+	Name                 string                `json:"name"`
+	ResourceID           string                `json:"resourceId,omitempty"`
+	PrincipalID          string                `json:"principalId"`
+	ClientID             string                `json:"clientId"`
+	SubscriptionID       string                `json:"subscriptionId,omitempty"`
+	ResourceGroup        string                `json:"resourceGroup,omitempty"`
+	AttachedTo           []string              `json:"attachedTo"`
+	RoleAssignments      []Assignment          `json:"roleAssignments"`
+	FederatedCredentials []FederatedCredential `json:"federatedCredentials"`
+	LastUse              []Use                 `json:"lastUse"`
+}
+
+// Assignment is a role the identity holds.
+type Assignment struct {
+	RoleName         string `json:"roleName"`
+	RoleDefinitionID string `json:"roleDefinitionId"`
+	Scope            string `json:"scope"`
+	// Via is "direct" or "group <name>" for a role held through a group.
+	Via          string `json:"via"`
+	AssignmentID string `json:"assignmentId"`
+}
+
+// FederatedCredential is an external workload the identity trusts.
+type FederatedCredential struct {
+	Name      string   `json:"name"`
+	Issuer    string   `json:"issuer"`
+	Subject   string   `json:"subject"`
+	Audiences []string `json:"audiences"`
+}
+
+// Use is the last token issued for one audience.
+type Use struct {
+	Audience string    `json:"audience"`
+	Last     time.Time `json:"last"`
+	Count    int64     `json:"count"`
+}
+
+// Build assembles the inventory of the identities under scope.
+func Build(f *review.Facts, scope string, now time.Time) Inventory {
+	if scope == "" {
+		scope = "/"
+	}
+	roles := map[string]string{}
+	for _, d := range f.Roles {
+		roles[strings.ToLower(d.ID)] = d.RoleName
+	}
+	names := map[string]string{}
+	for _, p := range f.Principals {
+		names[p.ObjectID] = p.DisplayName
+	}
+	assigned := map[string][]store.RoleAssignment{}
+	for _, a := range f.Assignments {
+		assigned[a.PrincipalID] = append(assigned[a.PrincipalID], a)
+	}
+	attached := map[string][]string{}
+	for _, r := range f.Resources {
+		for _, id := range r.UserAssignedIdentities {
+			attached[strings.ToLower(id)] = append(attached[strings.ToLower(id)], r.ID)
+		}
+	}
+	uses := map[string]map[string]*Use{}
+	for _, t := range f.Usage.Tokens {
+		m := uses[t.PrincipalID]
+		if m == nil {
+			m = map[string]*Use{}
+			uses[t.PrincipalID] = m
+		}
+		u := m[t.Audience]
+		if u == nil {
+			u = &Use{Audience: t.Audience}
+			m[t.Audience] = u
+		}
+		u.Count += t.Count
+		if t.Last.After(u.Last) {
+			u.Last = t.Last
+		}
+	}
+	inv := Inventory{Scope: scope, GeneratedAt: now.UTC(), Identities: []Identity{}}
+	for _, p := range f.Principals {
+		var id Identity
+		switch p.Kind {
+		case store.PrincipalSystemAssigned, store.PrincipalUserAssigned:
+			if !authz.IsAncestorOrSelf(scope, p.ResourceID) {
+				continue
+			}
+			id.Kind, id.ResourceID = string(p.Kind), p.ResourceID
+			id.SubscriptionID, id.ResourceGroup = subAndGroup(p.ResourceID)
+			id.Name = lastSegment(p.ResourceID)
+		case store.PrincipalServicePrincipal:
+			if !spInScope(scope, assigned[p.ObjectID]) {
+				continue
+			}
+			id.Kind, id.Name = "ServicePrincipal", p.DisplayName
+		default:
+			continue
+		}
+		id.PrincipalID, id.ClientID = p.ObjectID, p.AppID
+		id.AttachedTo = []string{}
+		if p.Kind == store.PrincipalSystemAssigned {
+			id.AttachedTo = append(id.AttachedTo, p.ResourceID)
+		}
+		id.AttachedTo = append(id.AttachedTo, attached[strings.ToLower(p.ResourceID)]...)
+		if p.Kind != store.PrincipalUserAssigned {
+			id.AttachedTo = id.AttachedTo[:min(len(id.AttachedTo), 1)]
+		}
+		sort.Strings(id.AttachedTo)
+		id.RoleAssignments = []Assignment{}
+		add := func(a store.RoleAssignment, via string) {
+			id.RoleAssignments = append(id.RoleAssignments, Assignment{RoleName: roles[strings.ToLower(a.RoleDefinitionID)],
+				RoleDefinitionID: a.RoleDefinitionID, Scope: a.Scope, Via: via,
+				AssignmentID: strings.TrimSuffix(a.Scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + a.Name})
+		}
+		for _, a := range assigned[p.ObjectID] {
+			add(a, "direct")
+		}
+		for _, g := range f.GroupsOf[p.ObjectID] {
+			for _, a := range assigned[g] {
+				add(a, "group "+names[g])
+			}
+		}
+		sort.SliceStable(id.RoleAssignments, func(i, j int) bool {
+			a, b := id.RoleAssignments[i], id.RoleAssignments[j]
+			if a.Scope != b.Scope {
+				return a.Scope < b.Scope
+			}
+			return a.RoleName < b.RoleName
+		})
+		id.FederatedCredentials = []FederatedCredential{}
+		for _, fic := range f.FederatedCredentials[strings.ToLower(p.ResourceID)] {
+			id.FederatedCredentials = append(id.FederatedCredentials, FederatedCredential{Name: fic.Name, Issuer: fic.Issuer, Subject: fic.Subject,
+				Audiences: append([]string{}, fic.Audiences...)})
+		}
+		id.LastUse = []Use{}
+		for _, u := range uses[p.ObjectID] {
+			id.LastUse = append(id.LastUse, *u)
+		}
+		sort.Slice(id.LastUse, func(i, j int) bool { return id.LastUse[i].Audience < id.LastUse[j].Audience })
+		inv.Identities = append(inv.Identities, id)
+	}
+	sort.SliceStable(inv.Identities, func(i, j int) bool {
+		a, b := inv.Identities[i], inv.Identities[j]
+		if a.SubscriptionID != b.SubscriptionID {
+			return a.SubscriptionID < b.SubscriptionID
+		}
+		if !strings.EqualFold(a.ResourceGroup, b.ResourceGroup) {
+			return strings.ToLower(a.ResourceGroup) < strings.ToLower(b.ResourceGroup)
+		}
+		return strings.ToLower(a.Name) < strings.ToLower(b.Name)
+	})
+	return inv
+}
+
+func spInScope(scope string, as []store.RoleAssignment) bool {
+	if scope == "/" {
+		return true
+	}
+	for _, a := range as {
+		if authz.IsAncestorOrSelf(scope, a.Scope) || authz.IsAncestorOrSelf(a.Scope, scope) {
+			return true
+		}
+	}
+	return false
+}
+
+func subAndGroup(id string) (string, string) {
+	segs := strings.Split(strings.Trim(id, "/"), "/")
+	var sub, rg string
+	for i := 0; i+1 < len(segs); i++ {
+		switch strings.ToLower(segs[i]) {
+		case "subscriptions":
+			if sub == "" {
+				sub = segs[i+1]
+			}
+		case "resourcegroups":
+			if rg == "" {
+				rg = segs[i+1]
+			}
+		}
+	}
+	return sub, rg
+}
+
+func lastSegment(id string) string {
+	segs := strings.Split(strings.TrimSuffix(id, "/"), "/")
+	return segs[len(segs)-1]
+}
