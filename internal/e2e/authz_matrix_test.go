@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/managementgroups/armmanagementgroups"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v3"
 	"github.com/google/uuid"
@@ -19,6 +20,7 @@ import (
 	"github.com/keyless-io/keyless/internal/arm"
 	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/directoryapi"
+	"github.com/keyless-io/keyless/internal/mgmtapi"
 	"github.com/keyless-io/keyless/internal/rbacapi"
 	"github.com/keyless-io/keyless/internal/store"
 	"github.com/keyless-io/keyless/internal/testenv"
@@ -28,9 +30,10 @@ import (
 // without a grant, each for a stated reason. A route that declares no
 // action and is not listed here fails the matrix.
 var publicRoutes = map[string]string{
-	"OperationResults_Get":       "the Location of a group delete: an unguessable token that says only 'done', pollable after the deleter's access went with the group",
-	"Providers_GetAtTenantScope": "provider metadata (types, api-versions), the same for everyone",
-	"Operations_List":            "the Microsoft.ManagedIdentity operation list, static metadata",
+	"OperationResults_Get":                "the Location of a group delete: an unguessable token that says only 'done', pollable after the deleter's access went with the group",
+	"Providers_GetAtTenantScope":          "provider metadata (types, api-versions), the same for everyone",
+	"Operations_List":                     "the Microsoft.ManagedIdentity operation list, static metadata",
+	"ManagementGroupOperationResults_Get": "the Azure-AsyncOperation of a finished management group delete: it always says Succeeded and reads nothing, pollable after the deleter's access went with the group",
 }
 
 // sampleSubscription is the subscription the front door's samples name;
@@ -48,6 +51,7 @@ func frontDoorRoutes(t *testing.T, env *testenv.Env) []arm.RouteInfo {
 	inst := env.Server.Installation()
 	front := arm.New(arm.Config{Store: inst.Store, TenantID: inst.TenantID})
 	directoryapi.Register(front, directoryapi.Config{Store: inst.Store, Keyring: inst.Keyring, TenantID: inst.TenantID})
+	mgmtapi.Register(front, mgmtapi.Config{Store: inst.Store, TenantID: inst.TenantID})
 	rbacapi.Register(front, rbacapi.Config{Store: inst.Store, Engine: authz.New(), TenantID: inst.TenantID})
 	return front.Routes()
 }
@@ -117,6 +121,27 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if _, err := p.PollUntilDone(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
+	// The management group the samples name, with the subscription under
+	// it: a subscription's move needs rights on the group and on the
+	// subscription, which Owner at the group then holds.
+	mgs, err := armmanagementgroups.NewClient(admin, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgPoller, err := mgs.BeginCreateOrUpdate(ctx, "mg1", armmanagementgroups.CreateManagementGroupRequest{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mgPoller.PollUntilDone(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	mgSubs, err := armmanagementgroups.NewManagementGroupSubscriptionsClient(admin, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mgSubs.Create(ctx, "mg1", sub, nil); err != nil {
+		t.Fatal(err)
+	}
 	// A second subscription, for a sibling of the subscription and root
 	// scopes (subscriptions are made at installation time, not over ARM).
 	otherSub := uuid.NewString()
@@ -131,9 +156,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	routes := frontDoorRoutes(t, env)
+	// localize puts the server's subscription where a sample names the
+	// front door's, at the start of a path or inside it (a subscription
+	// under a management group).
 	localize := func(s string) string {
-		if strings.HasPrefix(strings.ToLower(s), sampleSubscription) {
-			return subScope + s[len(sampleSubscription):]
+		if i := strings.Index(strings.ToLower(s), sampleSubscription); i >= 0 {
+			return s[:i] + subScope + s[i+len(sampleSubscription):]
 		}
 		return s
 	}
