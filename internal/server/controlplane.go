@@ -9,6 +9,7 @@ import (
 	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/directoryapi"
 	"github.com/keyless-io/keyless/internal/feed"
+	"github.com/keyless-io/keyless/internal/governanceapi"
 	"github.com/keyless-io/keyless/internal/mgmtapi"
 	"github.com/keyless-io/keyless/internal/rbacapi"
 	"github.com/keyless-io/keyless/internal/resources"
@@ -53,6 +54,7 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 	})
 	subscriptionapi.Register(s.arm, st)
 	mgmtapi.Register(s.arm, mgmtapi.Config{Store: st, TenantID: s.inst.TenantID, BaseURL: s.baseURL})
+	governanceapi.Register(s.arm, governanceapi.Config{Store: st})
 	rbacapi.Register(s.arm, rbacapi.Config{
 		Store: st, Engine: s.engine, TenantID: s.inst.TenantID, BaseURL: s.baseURL,
 		// checkAccess verifies the token a downstream service was handed
