@@ -15,6 +15,7 @@ import (
 	"github.com/keyless-io/keyless/internal/audit"
 	"github.com/keyless-io/keyless/internal/server"
 	"github.com/keyless-io/keyless/internal/sts"
+	"github.com/keyless-io/keyless/internal/usage"
 )
 
 func serverCommand() *cobra.Command {
@@ -81,6 +82,9 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 	f.IntVar(&cfg.FederatedCredentialLimit, "federated-credential-limit", 20, "federated identity credentials allowed per user-assigned identity (Azure: 20; negative: unlimited)")
 	f.Float64Var(&cfg.ClientAuthFailureRate, "client-auth-failure-rate", sts.DefaultClientAuthFailureRate, "failed client authentications per second per source address before the token service answers 429 (negative: unlimited)")
 	f.IntVar(&cfg.ClientAuthFailureBurst, "client-auth-failure-burst", sts.DefaultClientAuthFailureBurst, "burst of failed client authentications allowed per source address above the rate")
+	f.DurationVar(&cfg.UsageFlushInterval, "usage-flush-interval", usage.DefaultFlushInterval, "how often this replica writes the token and request usage it aggregates in memory; a crash loses at most one interval")
+	f.DurationVar(&cfg.UsageRetention, "usage-retention", usage.DefaultRetention, "how long usage (tokens per audience and day, requests per action and scope) is kept")
+	f.StringVar(&cfg.ReplicaID, "replica-id", "", "name of this replica's usage rows (default: the host name with a random suffix)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")

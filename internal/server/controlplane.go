@@ -91,6 +91,7 @@ var queryRoutes = map[string]bool{"Authorization_CheckAccess": true, "Authorizat
 // auditARM records every control-plane change and every refusal, with who,
 // what, where and the outcome; plain successful reads are not audited.
 func (s *Server) auditARM(_ context.Context, rec arm.RequestRecord) {
+	s.recordRequest(rec)
 	if rec.Status < 400 && (rec.Method == http.MethodGet || rec.Method == http.MethodHead || queryRoutes[rec.Route]) {
 		return
 	}

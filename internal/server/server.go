@@ -28,6 +28,7 @@ import (
 	"github.com/keyless-io/keyless/internal/store"
 	"github.com/keyless-io/keyless/internal/sts"
 	"github.com/keyless-io/keyless/internal/token"
+	"github.com/keyless-io/keyless/internal/usage"
 )
 
 // Config holds the server's settings (flags of `keyless server`).
@@ -64,6 +65,15 @@ type Config struct {
 	// defaults, a negative rate no limit.
 	ClientAuthFailureRate  float64
 	ClientAuthFailureBurst int
+	// UsageFlushInterval is how often this replica writes the usage it
+	// aggregated in memory (tokens issued, requests made); a crash loses at
+	// most one interval. 0 means usage.DefaultFlushInterval.
+	UsageFlushInterval time.Duration
+	// UsageRetention is how long usage is kept; 0 means 90 days.
+	UsageRetention time.Duration
+	// ReplicaID names this process's usage rows; empty means the host name
+	// with a random suffix.
+	ReplicaID string
 }
 
 // MaxTokenLifetime bounds every token keyless issues; a retired signing key
@@ -84,8 +94,11 @@ type Server struct {
 	engine   *authz.Engine
 	arm      *arm.Server
 	deployer *deploy.Engine
-	http     *http.Server
-	ready    atomic.Bool
+	// usage records tokens and requests in memory; usageFlusher writes it.
+	usage        *usage.Recorder
+	usageFlusher *usage.Flusher
+	http         *http.Server
+	ready        atomic.Bool
 	// onShutdown run when the drain starts (long-lived streams end).
 	onShutdown []func()
 }
@@ -168,6 +181,7 @@ func (s *Server) build(ctx context.Context) error {
 		Keys: s.keys, Issuer: sts.IssuerV1(s.baseURL, inst.TenantID),
 		TenantID: inst.TenantID, Lifetime: cfg.TokenLifetime,
 	}
+	s.buildUsage()
 	s.metrics = metrics.New()
 	s.follower = feed.New(inst.Store, since, cfg.Logger)
 	s.follower.Add(s.dir)
@@ -217,6 +231,7 @@ func (s *Server) build(ctx context.Context) error {
 	if err := s.registerControlPlane(ctx, mux); err != nil {
 		return err
 	}
+	s.registerUsage()
 	s.registerWorkloads(mux)
 
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
@@ -258,6 +273,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	go s.compactChanges(feedCtx)
 	go s.recoverDeployments(feedCtx)
+	go s.usageFlusher.Run(feedCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
 	s.ready.Store(true)
@@ -280,6 +296,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	// Running) while the store is still open.
 	s.deployer.Close()
 	stopFeed()
+	s.flushUsageAtShutdown()
 	if err := s.inst.Store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -328,8 +345,8 @@ func (s *Server) rotateKeys(ctx context.Context) {
 }
 
 // compactChanges trims the change feed, and deletes expired join tokens
-// and launch grants, every few minutes. Every replica may run it: both are
-// idempotent.
+// and launch grants and usage older than its retention, every few
+// minutes. Every replica may run it: all three are idempotent.
 func (s *Server) compactChanges(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -347,6 +364,9 @@ func (s *Server) compactChanges(ctx context.Context) {
 			return err
 		}); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("deleting expired join tokens and launch grants failed; will retry", "err", err)
+		}
+		if err := s.compactUsage(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("deleting usage older than the retention failed; will retry", "err", err)
 		}
 	}
 }

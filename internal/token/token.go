@@ -79,6 +79,12 @@ type Issuer struct {
 	MaxLifetime time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Issued, when set, is told of every token Mint signs: every path that
+	// issues tokens (client credentials, federation exchanges, the
+	// managed-identity endpoints of launchers and agents) mints here, so
+	// usage tracking sees them all. It runs on the token hot path and must
+	// be cheap and never block.
+	Issued func(Claims)
 }
 
 // MaxIssuedLifetime is the longest lifetime of a token this issuer mints.
@@ -126,6 +132,9 @@ func (is *Issuer) Mint(s Subject) (string, Claims, error) {
 	raw, err := jwt.Signed(sk.signer).Claims(c).Serialize()
 	if err != nil {
 		return "", Claims{}, fmt.Errorf("token: sign: %w", err)
+	}
+	if is.Issued != nil {
+		is.Issued(c)
 	}
 	return raw, c, nil
 }
