@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -17,6 +18,15 @@ const cliVersion = "v0.1.0"
 // generated SDK clients use. Routes that have an official client use it
 // instead.
 func (c *Connection) call(ctx context.Context, method, path, apiVersion string, body any, out any, okStatus ...int) error {
+	return c.callWith(ctx, method, path, apiVersion, nil, body, out, okStatus...)
+}
+
+// callWithQuery is call with query parameters of the route's own.
+func (c *Connection) callWithQuery(ctx context.Context, method, path, apiVersion string, query url.Values, out any) error {
+	return c.callWith(ctx, method, path, apiVersion, query, nil, out)
+}
+
+func (c *Connection) callWith(ctx context.Context, method, path, apiVersion string, query url.Values, body any, out any, okStatus ...int) error {
 	client, err := arm.NewClient("keyless-cli", cliVersion, c.Credential, c.Options)
 	if err != nil {
 		return err
@@ -28,6 +38,9 @@ func (c *Connection) call(ctx context.Context, method, path, apiVersion string, 
 		return err
 	}
 	q := req.Raw().URL.Query()
+	for k, vs := range query {
+		q[k] = vs
+	}
 	q.Set("api-version", apiVersion)
 	req.Raw().URL.RawQuery = q.Encode()
 	req.Raw().Header.Set("Accept", "application/json")

@@ -183,7 +183,7 @@ func spInScope(scope string, as []store.RoleAssignment) bool {
 		return true
 	}
 	for _, a := range as {
-		if authz.IsAncestorOrSelf(scope, a.Scope) || authz.IsAncestorOrSelf(a.Scope, scope) {
+		if authz.IsAncestorOrSelf(scope, a.Scope) {
 			return true
 		}
 	}

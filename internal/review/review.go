@@ -194,8 +194,11 @@ func (r *reviewer) inScope(p store.Principal) bool {
 		if r.scope == "/" {
 			return true
 		}
+		// A service principal is under the scope when it holds a role there
+		// or below; one holding a role above (the administrator at "/") is
+		// reviewed at that scope, not at every scope beneath it.
 		for _, a := range r.assigned[p.ObjectID] {
-			if authz.IsAncestorOrSelf(r.scope, a.Scope) || authz.IsAncestorOrSelf(a.Scope, r.scope) {
+			if authz.IsAncestorOrSelf(r.scope, a.Scope) {
 				return true
 			}
 		}
