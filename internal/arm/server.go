@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -69,6 +70,11 @@ type RequestRecord struct {
 	// ErrorCode is the ARM error code of a failed request.
 	ErrorCode string
 	Duration  time.Duration
+	// ClientRequestID is the caller's x-ms-client-request-id, when it is a
+	// plausible ID; ClientAddress the TCP peer's IP address (never
+	// X-Forwarded-For, which the client writes).
+	ClientRequestID string
+	ClientAddress   string
 }
 
 // Server is the ARM REST front door. It is an http.Handler.
@@ -332,6 +338,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		RequestID: c.RequestID, CorrelationID: c.CorrelationID, Method: r.Method, Path: r.URL.Path,
 		Route: c.routeName(), Action: c.Action, Scope: c.Scope, Caller: c.Caller,
 		Status: rw.status, ErrorCode: c.errorCode, Duration: time.Since(start),
+		ClientAddress: clientAddress(r.RemoteAddr),
+	}
+	if id := r.Header.Get("x-ms-client-request-id"); correlationID.MatchString(id) {
+		rec.ClientRequestID = id
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelDebug, "arm request",
 		slog.String("requestId", rec.RequestID), slog.String("method", rec.Method), slog.String("path", rec.Path),
@@ -340,6 +350,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.onRequest != nil {
 		s.onRequest(r.Context(), rec)
 	}
+}
+
+// clientAddress is the IP address of a request's TCP peer; in-process
+// requests have none.
+func clientAddress(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return ""
+	}
+	return host
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call) error {
