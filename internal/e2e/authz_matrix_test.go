@@ -36,6 +36,12 @@ var publicRoutes = map[string]string{
 	"ManagementGroupOperationResults_Get": "the Azure-AsyncOperation of a finished management group delete: it always says Succeeded and reads nothing, pollable after the deleter's access went with the group",
 }
 
+// sampleQueries are query parameters a route's sample needs beyond its
+// api-version (the Activity Log answers 400 without a time range).
+var sampleQueries = map[string]url.Values{
+	"ActivityLogs_List": {"$filter": {"eventTimestamp ge '2000-01-01T00:00:00Z'"}},
+}
+
 // sampleSubscription is the subscription the front door's samples name;
 // the matrix substitutes the server's own.
 const sampleSubscription = "/subscriptions/00000000-0000-0000-0000-000000000001"
@@ -236,6 +242,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				path, scope := localize(r.SamplePath), localize(r.SampleScope)
 				query := url.Values{"api-version": {r.SampleAPIVersion}}
+				for k, v := range sampleQueries[r.Name] {
+					query[k] = v
+				}
 				var body any
 				if method == http.MethodPut || method == http.MethodPatch || method == http.MethodPost {
 					body = map[string]any{}

@@ -64,6 +64,7 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 			return c.ObjectID, c.AppID, c.Audience, err
 		},
 	})
+	s.registerActivityLog()
 	// Deployments dispatch to the same handler as network requests, less
 	// the metrics (their requests are counted as the deployment's).
 	s.registerDeployments(s.readYourWrites(s.arm))
@@ -100,6 +101,7 @@ func (s *Server) auditARM(_ context.Context, rec arm.RequestRecord) {
 		"method", rec.Method, "route", rec.Route, "action", rec.Action, "scope", rec.Scope,
 		"oid", rec.Caller.ObjectID, "appid", rec.Caller.AppID,
 		"status", rec.Status, "error", rec.ErrorCode, "duration", rec.Duration)
+	s.recordActivity(rec)
 }
 
 // readYourWrites holds back the response of every write until this

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keyless-io/keyless/internal/activity"
 	"github.com/keyless-io/keyless/internal/arm"
 	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/bootstrap"
@@ -74,6 +75,11 @@ type Config struct {
 	// ReplicaID names this process's usage rows; empty means the host name
 	// with a random suffix.
 	ReplicaID string
+	// ActivityFlushInterval is how often the activity log's buffered
+	// events are written (what a crash can lose); 0 means a second.
+	// ActivityRetention is how long events are kept; 0 means 90 days.
+	ActivityFlushInterval time.Duration
+	ActivityRetention     time.Duration
 }
 
 // MaxTokenLifetime bounds every token keyless issues; a retired signing key
@@ -101,6 +107,8 @@ type Server struct {
 	ready        atomic.Bool
 	// onShutdown run when the drain starts (long-lived streams end).
 	onShutdown []func()
+	// activity buffers the activity log's events; its flushes write them.
+	activity *activity.Log
 }
 
 // New listens, opens the installation and builds the replica. The listener
@@ -274,6 +282,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.compactChanges(feedCtx)
 	go s.recoverDeployments(feedCtx)
 	go s.usageFlusher.Run(feedCtx)
+	go s.runActivityLog(feedCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
 	s.ready.Store(true)
@@ -297,6 +306,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.deployer.Close()
 	stopFeed()
 	s.flushUsageAtShutdown()
+	s.flushActivityLog()
 	if err := s.inst.Store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -368,6 +378,7 @@ func (s *Server) compactChanges(ctx context.Context) {
 		if err := s.compactUsage(ctx); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("deleting usage older than the retention failed; will retry", "err", err)
 		}
+		s.compactActivityLog(ctx)
 	}
 }
 
