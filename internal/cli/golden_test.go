@@ -49,6 +49,8 @@ func TestGoldenOutputs(t *testing.T) {
 		{"identity_list.tsv", []string{"identity", "list", "-g", "rg-golden", "-o", "tsv"}},
 		{"identity_list_query.tsv", []string{"identity", "list", "--query", "[].{name:name, rg:resourceGroup, where:location}", "-o", "tsv"}},
 		{"identity_principal.tsv", []string{"identity", "show", "-g", "rg-golden", "-n", "id-web", "--query", "principalId", "-o", "tsv"}},
+		{"identity_usage.table", []string{"identity", "usage", "-g", "rg-golden", "-n", "id-web", "-o", "table"}},
+		{"usage_list.table", []string{"usage", "--scope", "/subscriptions/" + e.env.Creds.SubscriptionID + "/resourceGroups/rg-golden", "-o", "table"}},
 		{"federated_credential_show.json", []string{"identity", "federated-credential", "show", "-g", "rg-golden", "--identity-name", "id-jobs", "-n", "github-main", "-o", "json"}},
 		{"federated_credential_list.table", []string{"identity", "federated-credential", "list", "-g", "rg-golden", "--identity-name", "id-jobs", "-o", "table"}},
 		{"resource_show.json", append([]string{"resource", "show", "-o", "json"}, web...)},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -24,7 +25,8 @@ var identityShape = printShape{flatten: true}
 // the armmsi clients do every call.
 func addIdentityCommands(root *cobra.Command) {
 	identity := &cobra.Command{Use: "identity", Short: "Manage user-assigned identities and their federated credentials"}
-	identity.AddCommand(identityCreateCommand(), identityShowCommand(), identityListCommand(), identityDeleteCommand(), federatedCredentialCommand())
+	identity.AddCommand(identityCreateCommand(), identityShowCommand(), identityListCommand(), identityDeleteCommand(), federatedCredentialCommand(),
+		identityUsageCommand())
 	root.AddCommand(identity)
 }
 
@@ -150,9 +152,14 @@ func identityShowCommand() *cobra.Command {
 	var name, group string
 	cmd := &cobra.Command{
 		Use:   "show",
-		Short: "Show a user-assigned identity: its principalId, clientId and tenantId",
+		Short: "Show a user-assigned identity: its principalId, clientId and tenantId, and when it was last used",
+		Long: `Show a user-assigned identity as az does, plus lastTokenIssued (the last token
+per audience) and lastActivity (its last token or control-plane request;
+null when never used within the usage retention). 'keyless identity usage'
+shows the detail.`,
 		Example: `  keyless identity show -g rg-app -n id-web
-  keyless identity show -g rg-app -n id-web --query principalId -o tsv`,
+  keyless identity show -g rg-app -n id-web --query principalId -o tsv
+  keyless identity show -g rg-app -n id-web --query lastTokenIssued`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			conn, err := Connect(cmd)
 			if err != nil {
@@ -162,7 +169,7 @@ func identityShowCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out []armmsi.Identity
+			var out []any
 			for _, ref := range refs {
 				client, err := conn.identitiesClient(ref.subscriptionID)
 				if err != nil {
@@ -172,13 +179,30 @@ func identityShowCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				out = append(out, resp.Identity)
+				doc, err := conn.identityWithLastUsed(cmd.Context(), resp.Identity)
+				if err != nil {
+					return err
+				}
+				out = append(out, doc)
 			}
 			return printOneOrMany(cmd, out, identityShape)
 		},
 	}
 	identityTargetFlags(cmd, &ids, &name, &group)
 	return cmd
+}
+
+// identityWithLastUsed is the identity's az document with its last use
+// added, or the document alone when its usage cannot be read.
+func (c *Connection) identityWithLastUsed(ctx context.Context, id armmsi.Identity) (any, error) {
+	if id.ID == nil || id.Properties == nil || id.Properties.PrincipalID == nil {
+		return id, nil
+	}
+	used, ok, err := c.lastUsedOf(ctx, *id.ID, *id.Properties.PrincipalID)
+	if err != nil || !ok {
+		return id, err
+	}
+	return withLastUsed(id, identityShape.flatten, used)
 }
 
 func identityListCommand() *cobra.Command {

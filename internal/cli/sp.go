@@ -106,7 +106,7 @@ No role is granted: use 'keyless role assignment create'.`,
 
 	var id string
 	show := &cobra.Command{
-		Use: "show", Short: "Show a service principal and its credentials (never their secrets)", Args: cobra.NoArgs,
+		Use: "show", Short: "Show a service principal, its credentials (never their secrets) and when it was last used", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			conn, err := Connect(cmd)
 			if err != nil {
@@ -116,7 +116,20 @@ No role is granted: use 'keyless role assignment create'.`,
 			if err := conn.call(cmd.Context(), http.MethodGet, spPath+"/"+id, directoryapi.APIVersion, nil, &out); err != nil {
 				return err
 			}
-			return Print(cmd, out)
+			// A service principal lives in the directory, not under a
+			// resource: its usage is read at the root.
+			used, ok, err := conn.lastUsedOf(cmd.Context(), "/", out.Properties.ObjectID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return Print(cmd, out)
+			}
+			doc, err := withLastUsed(out, false, used)
+			if err != nil {
+				return err
+			}
+			return Print(cmd, doc)
 		},
 	}
 	del := &cobra.Command{

@@ -58,7 +58,8 @@ func Register(s *arm.Server, cfg Config) {
 
 type handlers struct{ cfg Config }
 
-// list answers the usage of the principals under the scope. Query
+// list answers the usage of the principals under the scope, ordered by
+// display name, every principal listed whether used or not. Query
 // parameters: principalId (only that principal), since (RFC 3339; usage
 // from then on).
 func (h *handlers) list(w http.ResponseWriter, r *http.Request, c *arm.Call) error {
@@ -78,6 +79,13 @@ func (h *handlers) list(w http.ResponseWriter, r *http.Request, c *arm.Call) err
 	if only := q.Get("principalId"); only != "" {
 		principals = slices.DeleteFunc(principals, func(p store.Principal) bool { return !strings.EqualFold(p.ObjectID, only) })
 	}
+	// Humans read the list: by display name, then object ID.
+	slices.SortStableFunc(principals, func(a, b store.Principal) int {
+		if c := strings.Compare(strings.ToLower(a.DisplayName), strings.ToLower(b.DisplayName)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ObjectID, b.ObjectID)
+	})
 	ids := make([]string, len(principals))
 	for i, p := range principals {
 		ids[i] = p.ObjectID
