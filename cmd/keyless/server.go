@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyless-io/keyless/internal/activity"
 	"github.com/keyless-io/keyless/internal/audit"
 	"github.com/keyless-io/keyless/internal/server"
 	"github.com/keyless-io/keyless/internal/sts"
@@ -84,6 +85,8 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 	f.IntVar(&cfg.ClientAuthFailureBurst, "client-auth-failure-burst", sts.DefaultClientAuthFailureBurst, "burst of failed client authentications allowed per source address above the rate")
 	f.DurationVar(&cfg.UsageFlushInterval, "usage-flush-interval", usage.DefaultFlushInterval, "how often this replica writes the token and request usage it aggregates in memory; a crash loses at most one interval")
 	f.DurationVar(&cfg.UsageRetention, "usage-retention", usage.DefaultRetention, "how long usage (tokens per audience and day, requests per action and scope) is kept")
+	f.DurationVar(&cfg.ActivityFlushInterval, "activity-flush-interval", activity.DefaultFlushInterval, "how often this replica writes the activity log events it buffers in memory; a crash loses at most one interval")
+	f.DurationVar(&cfg.ActivityRetention, "activity-retention", activity.DefaultRetention, "how long activity log events (control-plane changes and refusals) are kept")
 	f.StringVar(&cfg.ReplicaID, "replica-id", "", "name of this replica's usage rows (default: the host name with a random suffix)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
