@@ -31,6 +31,9 @@ func (o *jObject) set(key string, v any) *jObject {
 }
 
 func (o *jObject) get(key string) (any, bool) {
+	if o == nil {
+		return nil, false
+	}
 	for i, k := range o.keys {
 		if k == key {
 			return o.vals[i], true
