@@ -59,9 +59,6 @@ var properties = map[string]struct {
 
 const supportedProperties = "eventTimestamp (ge, le), resourceGroupName, resourceUri, resourceProvider, correlationId, caller and status (eq)"
 
-// maxFilterTerms bounds the work one $filter can ask for.
-const maxFilterTerms = 16
-
 // ParseFilter reads an Activity Log $filter. Values are in single quotes
 // (a quote inside doubled); times may also be bare, as az writes them
 // ("eventTimestamp ge 2025-05-01T00:00:00.000000"). Keywords and property
@@ -76,10 +73,8 @@ func ParseFilter(s string) (Filter, error) {
 	}
 	p := &filterParser{src: s}
 	seen := map[string]bool{}
-	for terms := 0; ; terms++ {
-		if terms == maxFilterTerms {
-			return f, filterErrorf("The $filter has more than %d conditions.", maxFilterTerms)
-		}
+	// Each property may be given once, which bounds the work.
+	for {
 		name, at := p.word()
 		if name == "" {
 			return f, p.expected("a property name", at)
@@ -103,6 +98,9 @@ func ParseFilter(s string) (Filter, error) {
 				return f, filterErrorf("The $filter gives %s more than once.", key)
 			}
 			seen[key] = true
+			// No event is older than the Unix epoch; clamping keeps the
+			// zero time meaning "not given".
+			t = maxTime(t, time.Unix(0, 0).UTC())
 			if lowerOp == "ge" {
 				f.From = t
 			} else {
@@ -152,6 +150,13 @@ func ParseFilter(s string) (Filter, error) {
 			f.From.Format(time.RFC3339Nano), f.To.Format(time.RFC3339Nano))
 	}
 	return f, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 func quoteOr(s, none string) string {
