@@ -11,9 +11,10 @@
 package review
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -129,7 +130,6 @@ type reviewer struct {
 	since      time.Time
 	scope      string
 	roles      map[string]store.RoleDefinition
-	byResource map[string]store.Resource
 	attached   map[string][]store.Resource // lower UAMI ID -> holders
 	assigned   map[string][]store.RoleAssignment
 	lastToken  map[string]time.Time
@@ -143,14 +143,14 @@ func Evaluate(f *Facts, opts Options) []Finding {
 		opts.Scope = "/"
 	}
 	r := &reviewer{f: f, opts: opts, since: opts.Now.Add(-opts.window()), scope: opts.Scope,
-		roles: map[string]store.RoleDefinition{}, byResource: map[string]store.Resource{},
+		roles: map[string]store.RoleDefinition{},
 		attached: map[string][]store.Resource{}, assigned: map[string][]store.RoleAssignment{},
 		lastToken: map[string]time.Time{}, actions: map[string][]store.ActionUsage{}}
+	r.out = make([]Finding, 0, len(f.Assignments)/2+len(f.Principals)/4)
 	for _, d := range f.Roles {
 		r.roles[strings.ToLower(d.ID)] = d
 	}
 	for _, res := range f.Resources {
-		r.byResource[strings.ToLower(res.ID)] = res
 		for _, id := range res.UserAssignedIdentities {
 			r.attached[strings.ToLower(id)] = append(r.attached[strings.ToLower(id)], res)
 		}
@@ -174,16 +174,37 @@ func Evaluate(f *Facts, opts Options) []Finding {
 		}
 		r.principal(p)
 	}
-	sort.SliceStable(r.out, func(i, j int) bool {
-		if a, b := r.out[i].Severity.Rank(), r.out[j].Severity.Rank(); a != b {
-			return a > b
+	return sortFindings(r.out)
+}
+
+// sortFindings orders findings most severe first, then by rule, keeping
+// the order the rules emitted them in (principals in store order), by
+// sorting small keys rather than moving the findings themselves: a review
+// of a large installation has hundreds of thousands.
+func sortFindings(fs []Finding) []Finding {
+	type key struct {
+		rank int
+		rule string
+		i    int
+	}
+	keys := make([]key, len(fs))
+	for i := range fs {
+		keys[i] = key{fs[i].Severity.Rank(), fs[i].Rule, i}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.rank != b.rank {
+			return b.rank - a.rank
 		}
-		if r.out[i].Rule != r.out[j].Rule {
-			return r.out[i].Rule < r.out[j].Rule
+		if a.rule != b.rule {
+			return strings.Compare(a.rule, b.rule)
 		}
-		return r.out[i].ID < r.out[j].ID
+		return a.i - b.i
 	})
-	return r.out
+	out := make([]Finding, len(fs))
+	for i, k := range keys {
+		out[i] = fs[k.i]
+	}
+	return out
 }
 
 func (r *reviewer) inScope(p store.Principal) bool {
@@ -206,10 +227,26 @@ func (r *reviewer) inScope(p store.Principal) bool {
 	return false
 }
 
-// findingID is stable for the same rule and subject.
+// findingID is stable for the same rule and subject: a 64-bit FNV-1a
+// digest of the rule and the subject's case-folded keys.
 func findingID(rule string, parts ...string) string {
-	h := sha256.Sum256([]byte(rule + "\x00" + strings.ToLower(strings.Join(parts, "\x00"))))
-	return rule + "-" + hex.EncodeToString(h[:6])
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(rule))
+	var lower [128]byte
+	for _, p := range parts {
+		_, _ = h.Write([]byte{0})
+		b := lower[:0]
+		for i := 0; i < len(p); i++ {
+			c := p[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+		_, _ = h.Write(b)
+	}
+	var sum [8]byte
+	return rule + "-" + hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 func (r *reviewer) emit(f Finding, key ...string) {
@@ -239,6 +276,9 @@ func (r *reviewer) principal(p store.Principal) {
 	// Too new to judge by use: the window has not passed since it was made.
 	judged := p.CreatedAt.Before(r.since)
 	_, used := r.lastToken[p.ObjectID]
+	// A principal that made control-plane requests in the window held a
+	// token then, whichever replica issued it.
+	used = used || len(r.actions[p.ObjectID]) > 0
 	assignments := r.assigned[p.ObjectID]
 
 	if judged && !used {
@@ -258,8 +298,12 @@ func (r *reviewer) principal(p store.Principal) {
 		}
 		r.emit(f)
 	}
+	// An unused identity's assignments are not weighed one by one: retiring
+	// the identity (the finding above) retires them, and a finding per
+	// assignment would bury it.
+	weigh := judged && used
 	for _, a := range assignments {
-		r.assignment(p, a, judged)
+		r.assignment(p, a, weigh)
 	}
 	if p.Kind == store.PrincipalUserAssigned {
 		r.sharedIdentity(p)
@@ -299,14 +343,19 @@ func groupAndName(id string) (string, string) {
 }
 
 func scopeLevel(scope string) string {
-	segs := strings.Split(strings.Trim(scope, "/"), "/")
-	switch {
-	case scope == "/" || scope == "":
+	if scope == "/" || scope == "" {
 		return "root"
-	case len(segs) >= 3 && strings.EqualFold(segs[0], "providers") && strings.EqualFold(segs[2], "managementGroups"):
-		return "managementGroup"
-	case len(segs) == 2 && strings.EqualFold(segs[0], "subscriptions"):
-		return "subscription"
+	}
+	rest := strings.TrimPrefix(scope, "/")
+	if head, tail, ok := strings.Cut(rest, "/"); ok {
+		switch {
+		case strings.EqualFold(head, "subscriptions") && !strings.Contains(strings.TrimSuffix(tail, "/"), "/"):
+			return "subscription"
+		case strings.EqualFold(head, "providers") && len(tail) > len("Microsoft.Management/managementGroups/") &&
+			strings.EqualFold(tail[:len("Microsoft.Management/managementGroups/")], "Microsoft.Management/managementGroups/") &&
+			!strings.Contains(strings.TrimSuffix(tail[len("Microsoft.Management/managementGroups/"):], "/"), "/"):
+			return "managementGroup"
+		}
 	}
 	return ""
 }
@@ -321,9 +370,13 @@ func (r *reviewer) roleName(id string) string {
 // used lists the distinct actions the principal exercised at or under the
 // scope within the window.
 func (r *reviewer) used(principalID, scope string) []string {
+	acts := r.actions[principalID]
+	if len(acts) == 0 {
+		return nil
+	}
 	seen := map[string]bool{}
 	var out []string
-	for _, a := range r.actions[principalID] {
+	for _, a := range acts {
 		if a.Last.Before(r.since) || !authz.IsAncestorOrSelf(scope, a.Scope) {
 			continue
 		}
@@ -337,11 +390,17 @@ func (r *reviewer) used(principalID, scope string) []string {
 	return out
 }
 
-func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, judged bool) {
-	role, known := r.roles[strings.ToLower(a.RoleDefinitionID)]
-	name := r.roleName(a.RoleDefinitionID)
-	delFix := "keyless role assignment delete --ids " + assignmentID(a)
-	if privilegedRoles[strings.ToLower(a.RoleDefinitionID)] {
+// assignment weighs one role assignment; weigh says whether its use may be
+// judged (the principal is old enough and used at all).
+func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh bool) {
+	roleKey := strings.ToLower(a.RoleDefinitionID)
+	role, known := r.roles[roleKey]
+	name := role.RoleName
+	if !known {
+		name = a.RoleDefinitionID
+	}
+	aid := assignmentID(a)
+	if privilegedRoles[roleKey] {
 		f := base(p)
 		f.Rule, f.Severity, f.Scope = RulePrivilegedRole, High, a.Scope
 		f.Evidence = fmt.Sprintf("It holds %s at %s.", name, a.Scope)
@@ -350,16 +409,16 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, judged 
 			f.Fix = replaceFix(p, a, narrower)
 			f.Recommendation += fmt.Sprintf(" By its use, that is %s.", r.roleName(narrower))
 		}
-		r.emit(f, assignmentID(a))
+		r.emit(f, aid)
 	}
 	if lvl := scopeLevel(a.Scope); lvl != "" {
 		f := base(p)
 		f.Rule, f.Severity, f.Scope = RuleBroadScope, Medium, a.Scope
 		f.Evidence = fmt.Sprintf("It holds %s at the %s scope %s, which reaches every resource below it.", name, lvl, a.Scope)
 		f.Recommendation = "Assign the role at the resource group or resource the workload uses."
-		r.emit(f, assignmentID(a))
+		r.emit(f, aid)
 	}
-	if !known || !judged || len(role.Permissions) == 0 || controlActionsOf(role) == 0 {
+	if !known || !weigh || len(role.Permissions) == 0 || controlActionsOf(role) == 0 {
 		// Data-plane-only roles are used through tokens for other
 		// services, which keyless cannot see into; a role it does not
 		// know it cannot weigh.
@@ -377,8 +436,8 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, judged 
 		f.Rule, f.Severity, f.Scope = RuleUnusedAssignment, Medium, a.Scope
 		f.Evidence = fmt.Sprintf("It holds %s at %s but performed none of its actions there in the last %d days.", name, a.Scope, r.days())
 		f.Recommendation = "Delete the assignment."
-		f.Fix = delFix
-		r.emit(f, assignmentID(a))
+		f.Fix = "keyless role assignment delete --ids " + aid
+		r.emit(f, aid)
 		return
 	}
 	narrower, custom := r.narrowest(p.ObjectID, a.Scope, role)
@@ -395,7 +454,7 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, judged 
 		f.Recommendation = fmt.Sprintf("No built-in role narrower than %s covers exactly what it used: create the custom role below, assign it, and delete this assignment.", name)
 		f.CustomRole = custom
 	}
-	r.emit(f, assignmentID(a))
+	r.emit(f, aid)
 }
 
 func controlActionsOf(role store.RoleDefinition) int {
