@@ -125,16 +125,16 @@ var privilegedRoles = map[string]bool{
 
 // reviewer holds the indexes one evaluation builds over Facts.
 type reviewer struct {
-	f          *Facts
-	opts       Options
-	since      time.Time
-	scope      string
-	roles      map[string]store.RoleDefinition
-	attached   map[string][]store.Resource // lower UAMI ID -> holders
-	assigned   map[string][]store.RoleAssignment
-	lastToken  map[string]time.Time
-	actions    map[string][]store.ActionUsage
-	out        []Finding
+	f         *Facts
+	opts      Options
+	since     time.Time
+	scope     string
+	roles     map[string]store.RoleDefinition
+	attached  map[string][]store.Resource // lower UAMI ID -> holders
+	assigned  map[string][]store.RoleAssignment
+	lastToken map[string]time.Time
+	actions   map[string][]store.ActionUsage
+	out       []Finding
 }
 
 // Evaluate applies every rule and returns the findings, most severe first.
@@ -143,7 +143,7 @@ func Evaluate(f *Facts, opts Options) []Finding {
 		opts.Scope = "/"
 	}
 	r := &reviewer{f: f, opts: opts, since: opts.Now.Add(-opts.window()), scope: opts.Scope,
-		roles: map[string]store.RoleDefinition{},
+		roles:    map[string]store.RoleDefinition{},
 		attached: map[string][]store.Resource{}, assigned: map[string][]store.RoleAssignment{},
 		lastToken: map[string]time.Time{}, actions: map[string][]store.ActionUsage{}}
 	r.out = make([]Finding, 0, len(f.Assignments)/2+len(f.Principals)/4)
