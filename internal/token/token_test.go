@@ -236,3 +236,22 @@ func TestMintRefusesLifetimesBeyondTheMaximum(t *testing.T) {
 		t.Fatal("minted a token longer-lived than the issuer's maximum, which Verify refuses")
 	}
 }
+
+// TestIssuedHearsEveryMintedTokenAndNoRefusal: usage tracking counts what
+// Mint signs, and nothing it refuses.
+func TestIssuedHearsEveryMintedTokenAndNoRefusal(t *testing.T) {
+	is, _, _ := newIssuer(t, nil)
+	is.MaxLifetime = 2 * time.Hour
+	var heard []Claims
+	is.Issued = func(c Claims) { heard = append(heard, c) }
+	_, c, err := is.Mint(Subject{Audience: "api://a", ObjectID: "o1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := is.Mint(Subject{Audience: "api://b", ObjectID: "o2", Lifetime: 3 * time.Hour}); err == nil {
+		t.Fatal("minted beyond the maximum lifetime")
+	}
+	if len(heard) != 1 || heard[0].UTI != c.UTI || heard[0].ObjectID != "o1" || heard[0].Audience != "api://a" {
+		t.Fatalf("Issued heard %+v, want the one token minted", heard)
+	}
+}
