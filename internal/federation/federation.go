@@ -44,6 +44,9 @@ type Exchanger struct {
 	// ProviderTTL bounds how long a discovery document is trusted.
 	ProviderTTL time.Duration
 	Now         func() time.Time
+	// Exchanged, when set, is told of every exchange a credential admitted
+	// (usage tracking: which federated credentials are still used).
+	Exchanged func(p store.Principal, credential store.FederatedCredential)
 
 	mu        sync.Mutex
 	providers map[string]cachedProvider
@@ -73,7 +76,8 @@ func (x *Exchanger) Exchange(ctx context.Context, p store.Principal, assertion s
 	}); err != nil {
 		return token.Subject{}, fmt.Errorf("federation: list credentials: %w", err)
 	}
-	if _, err := match(fics, claims); err != nil {
+	fic, err := match(fics, claims)
+	if err != nil {
 		return token.Subject{}, err
 	}
 	// Only now, with an issuer the identity trusts, reach out to it: an
@@ -91,6 +95,9 @@ func (x *Exchanger) Exchange(ctx context.Context, p store.Principal, assertion s
 	}
 	if claims.Expiry == nil {
 		return token.Subject{}, &Error{700024, "Client assertion has no exp claim."}
+	}
+	if x.Exchanged != nil {
+		x.Exchanged(p, fic)
 	}
 	return token.Subject{
 		ObjectID: p.ObjectID, AppID: p.AppID, ACR: token.ACRCertificate, MIResourceID: p.ResourceID,

@@ -6,12 +6,8 @@ import (
 	"time"
 
 	"github.com/keyless-io/keyless/internal/store"
+	"github.com/keyless-io/keyless/internal/usage"
 )
-
-// ActionFederatedExchange is the action usage records for a token exchange
-// through a federated identity credential, at the credential's resource ID;
-// stale-federated-credential reads it.
-const ActionFederatedExchange = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/exchange/action"
 
 // Load reads the facts of a review from the store in one consistent
 // snapshot. The window start bounds the usage read.
@@ -61,7 +57,7 @@ func Load(ctx context.Context, st store.Store, since time.Time) (*Facts, error) 
 		return nil, err
 	}
 	for _, a := range f.Usage.Actions {
-		if !strings.EqualFold(a.Action, ActionFederatedExchange) || a.Denied {
+		if !strings.EqualFold(a.Action, usage.ActionFederatedExchange) || a.Denied {
 			continue
 		}
 		// The scope is the credential's ID: {identity}/federatedIdentityCredentials/{name}.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/store"
+	"github.com/keyless-io/keyless/internal/usage"
 )
 
 // Severity ranks findings.
@@ -164,7 +165,9 @@ func Evaluate(f *Facts, opts Options) []Finding {
 		}
 	}
 	for _, a := range f.Usage.Actions {
-		if !a.Denied {
+		// A token exchange is the identity signing in, not a use of a
+		// role; stale-federated-credential reads it through FederationUse.
+		if !a.Denied && !strings.EqualFold(a.Action, usage.ActionFederatedExchange) {
 			r.actions[a.PrincipalID] = append(r.actions[a.PrincipalID], a)
 		}
 	}

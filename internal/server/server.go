@@ -217,7 +217,10 @@ func (s *Server) build(ctx context.Context) error {
 	tokens := sts.New(sts.Config{
 		BaseURL: s.baseURL, TenantID: inst.TenantID, Directory: s.dir,
 		Issuer: s.issuer, Keys: s.keys, Logger: cfg.Logger, Audit: cfg.Audit,
-		Federation: &federation.Exchanger{Store: inst.Store, HTTPClient: cfg.FederationHTTPClient},
+		Federation: &federation.Exchanger{Store: inst.Store, HTTPClient: cfg.FederationHTTPClient,
+			Exchanged: func(p store.Principal, f store.FederatedCredential) {
+				s.usage.ActionPerformed(p.ObjectID, usage.ActionFederatedExchange, usage.FederatedCredentialScope(f.IdentityID, f.Name), false)
+			}},
 		Count:      func(grant, outcome string) { s.metrics.Tokens.WithLabelValues(grant, outcome).Inc() },
 		// Failed client authentications are limited per source address.
 		ClientAuthFailureRate: cfg.ClientAuthFailureRate, ClientAuthFailureBurst: cfg.ClientAuthFailureBurst,
