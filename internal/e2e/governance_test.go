@@ -66,7 +66,9 @@ func TestReviewAdvisesTheRoleAPrincipalActuallyUses(t *testing.T) {
 		if _, err := groups.Get(ctx, "rg-app", nil); err != nil {
 			t.Fatal(err)
 		}
-		drain(t, generic.NewListByResourceGroupPager("rg-app", nil), func(r armresources.ClientListByResourceGroupResponse) []*armresources.GenericResourceExpanded { return r.Value })
+		drain(t, generic.NewListByResourceGroupPager("rg-app", nil), func(r armresources.ClientListByResourceGroupResponse) []*armresources.GenericResourceExpanded {
+			return r.Value
+		})
 		if err := env.Server.FlushUsage(ctx); err != nil {
 			t.Fatal(err)
 		}

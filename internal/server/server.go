@@ -221,7 +221,7 @@ func (s *Server) build(ctx context.Context) error {
 			Exchanged: func(p store.Principal, f store.FederatedCredential) {
 				s.usage.ActionPerformed(p.ObjectID, usage.ActionFederatedExchange, usage.FederatedCredentialScope(f.IdentityID, f.Name), false)
 			}},
-		Count:      func(grant, outcome string) { s.metrics.Tokens.WithLabelValues(grant, outcome).Inc() },
+		Count: func(grant, outcome string) { s.metrics.Tokens.WithLabelValues(grant, outcome).Inc() },
 		// Failed client authentications are limited per source address.
 		ClientAuthFailureRate: cfg.ClientAuthFailureRate, ClientAuthFailureBurst: cfg.ClientAuthFailureBurst,
 	})
