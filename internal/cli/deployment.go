@@ -122,9 +122,8 @@ func addTemplateFlags(cmd *cobra.Command, kind scopeKind, withRollback bool) *te
 	t := &templateFlags{scope: addScopeFlags(cmd, kind, true)}
 	f := cmd.Flags()
 	f.StringVarP(&t.name, "name", "n", "", "deployment name (default: the template file's name without its extension)")
-	f.StringVarP(&t.file, "template-file", "f", "", "the template: an ARM template JSON file (comments allowed)")
-	f.StringArrayVarP(&t.parameters, "parameters", "p", nil, "parameters: @file.json (a deploymentParameters file), inline JSON, or key=value; repeatable, later ones win")
-	_ = cmd.MarkFlagRequired("template-file")
+	f.StringVarP(&t.file, "template-file", "f", "", "the template: an ARM template JSON file (comments allowed) or a .bicep file")
+	f.StringArrayVarP(&t.parameters, "parameters", "p", nil, "parameters: @file.json (a deploymentParameters file), a .bicepparam file, inline JSON, or key=value; repeatable, later ones win")
 	if kind == groupScope {
 		f.StringVar(&t.mode, "mode", "Incremental", "Incremental, or Complete (also delete the group's resources the template does not name)")
 	}
@@ -178,19 +177,46 @@ func rewriteDeploymentArgs(cmd *cobra.Command, args []string) []string {
 	return out
 }
 
-// request reads the template and parameters into what the server gets.
-func (t *templateFlags) request() (deploymentRequest, error) {
-	tpl, err := loadTemplate(t.file)
+// request reads the template and parameters into what the server gets;
+// Bicep diagnostics go to diag. Without --template-file, the template is
+// the one a .bicepparam file's using declaration names, as with az.
+func (t *templateFlags) request(diag io.Writer) (deploymentRequest, error) {
+	reader := parameterReader{diag: diag, compiled: map[string][]byte{}}
+	var tpl *deploymentTemplate
+	var err error
+	source := t.file
+	if t.file != "" {
+		tpl, err = loadTemplate(t.file, diag)
+	} else {
+		for _, w := range nonEmpty(t.parameters) {
+			path, ok := isBicepParams(w)
+			if !ok {
+				continue
+			}
+			var params []byte
+			if params, tpl, err = compileBicepParams(path, diag); err == nil {
+				reader.compiled[path] = params
+				if tpl == nil {
+					err = fmt.Errorf("--parameters %s: its using declaration names no template (using none); give --template-file", path)
+				}
+			}
+			source = path
+			break
+		}
+		if tpl == nil && err == nil {
+			err = errors.New("give the template with --template-file (-f), or a .bicepparam file with --parameters")
+		}
+	}
 	if err != nil {
 		return deploymentRequest{}, err
 	}
-	params, err := parseParameters(t.parameters, tpl)
+	params, err := reader.parse(t.parameters, tpl)
 	if err != nil {
 		return deploymentRequest{}, err
 	}
 	r := deploymentRequest{name: t.name, location: t.scope.location, template: tpl, params: params.object(), mode: armdeploy.DeploymentModeIncremental}
 	if r.name == "" {
-		r.name = defaultDeploymentName(t.file)
+		r.name = defaultDeploymentName(source)
 	}
 	switch strings.ToLower(t.mode) {
 	case "", "incremental":
@@ -275,7 +301,7 @@ terminal; without a terminal it is refused unless --yes is given.`,
 		if whatIfOnly && confirm {
 			return errors.New("give --what-if or --confirm-with-what-if, not both")
 		}
-		req, err := flags.request()
+		req, err := flags.request(cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
@@ -435,7 +461,7 @@ not set. --no-pretty-print, or an explicit -o, prints the result document
 		if err != nil {
 			return err
 		}
-		req, err := flags.request()
+		req, err := flags.request(cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
@@ -486,7 +512,7 @@ error with the file's line and column.`,
 	}
 	flags := addTemplateFlags(cmd, kind, true)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		req, err := flags.request()
+		req, err := flags.request(cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,14 +31,15 @@ type deploymentTemplate struct {
 }
 
 // loadTemplate reads -f/--template-file. ARM templates may carry // and
-// /* */ comments; Bicep files need the Bicep compiler.
-func loadTemplate(path string) (*deploymentTemplate, error) {
+// /* */ comments; Bicep files are compiled, their diagnostics printed on
+// diag.
+func loadTemplate(path string, diag io.Writer) (*deploymentTemplate, error) {
 	if path == "" {
 		return nil, errors.New("give the template with --template-file (-f)")
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".bicep":
-		return compileBicep(path)
+		return compileBicep(path, diag)
 	case ".bicepparam":
 		return nil, fmt.Errorf("--template-file %s: a .bicepparam file is a parameters file; give it with --parameters and the template with --template-file", path)
 	}
@@ -212,15 +214,28 @@ func (p *deploymentParameters) object() map[string]any {
 	return out
 }
 
+// parameterReader reads -p/--parameters words.
+type parameterReader struct {
+	// diag receives a .bicepparam file's diagnostics.
+	diag io.Writer
+	// compiled are .bicepparam files already compiled, by path: their
+	// deploymentParameters documents.
+	compiled map[string][]byte
+}
+
 // parseParameters reads -p/--parameters words in order, as az does: a
 // parameters file (`@file.json`, or the path of an existing file), whose
 // "parameters" member is taken when it has one (a deploymentParameters
-// file) and otherwise the whole object; an inline JSON object, read the
-// same way; or key=value, its value typed by the parameter's declared type
-// (int, bool, array and object values are JSON; an array or object may be
-// @file). A key the template does not declare is refused with the names it
-// does declare.
+// file) and otherwise the whole object; a .bicepparam file, compiled; an
+// inline JSON object, read the same way; or key=value, its value typed by
+// the parameter's declared type (int, bool, array and object values are
+// JSON; an array or object may be @file). A key the template does not
+// declare is refused with the names it does declare.
 func parseParameters(words []string, tpl *deploymentTemplate) (*deploymentParameters, error) {
+	return parameterReader{diag: io.Discard}.parse(words, tpl)
+}
+
+func (r parameterReader) parse(words []string, tpl *deploymentTemplate) (*deploymentParameters, error) {
 	params := &deploymentParameters{}
 	var declared map[string]parameterDeclaration
 	if tpl != nil {
@@ -230,7 +245,7 @@ func parseParameters(words []string, tpl *deploymentTemplate) (*deploymentParame
 		if strings.TrimSpace(word) == "" {
 			continue
 		}
-		obj, isObject, err := parameterObject(word)
+		obj, isObject, err := r.object(word)
 		if err != nil {
 			return nil, err
 		}
@@ -253,12 +268,22 @@ func parseParameters(words []string, tpl *deploymentTemplate) (*deploymentParame
 	return params, nil
 }
 
-// parameterObject reads a word that is a parameters file or an inline
-// JSON object; isObject is false for anything else (key=value).
-func parameterObject(word string) (map[string]any, bool, error) {
+// object reads a word that is a parameters file or an inline JSON
+// object; isObject is false for anything else (key=value).
+func (r parameterReader) object(word string) (map[string]any, bool, error) {
 	var raw []byte
 	source := "--parameters"
+	bicepParams, isBicepParams := isBicepParams(word)
 	switch {
+	case isBicepParams:
+		if raw = r.compiled[bicepParams]; raw == nil {
+			b, _, err := compileBicepParams(bicepParams, r.diag)
+			if err != nil {
+				return nil, false, err
+			}
+			raw = b
+		}
+		source = "--parameters " + bicepParams
 	case strings.HasPrefix(word, "@"):
 		b, err := os.ReadFile(word[1:])
 		if err != nil {
@@ -275,9 +300,6 @@ func parameterObject(word string) (map[string]any, bool, error) {
 		raw = []byte(word)
 	default:
 		return nil, false, nil
-	}
-	if strings.EqualFold(filepath.Ext(strings.TrimPrefix(word, "@")), ".bicepparam") {
-		return nil, false, fmt.Errorf("%s: .bicepparam files need keyless's Bicep compiler, which this build does not have yet; give a JSON parameters file", source)
 	}
 	text := blankJSONComments(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")))
 	var doc any

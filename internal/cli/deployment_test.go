@@ -477,7 +477,7 @@ func TestDeploymentFailures(t *testing.T) {
 		name, want string
 		args       []string
 	}{
-		{"the template file is required", `keyless: required flag(s) "template-file" not set`,
+		{"a template is required", "keyless: give the template with --template-file (-f), or a .bicepparam file with --parameters",
 			[]string{"deployment", "group", "create", "-g", "rg-f"}},
 		{"the resource group is required", `keyless: required flag(s) "resource-group" not set`,
 			[]string{"deployment", "group", "create", "-f", good}},
@@ -495,8 +495,6 @@ func TestDeploymentFailures(t *testing.T) {
 			[]string{"deployment", "group", "create", "-g", "rg-f", "-f", good, "-w", "-x", "Sideways"}},
 		{"a missing template file is refused", "keyless: --template-file: open " + filepath.Join(dir, "none.json") + ": no such file or directory",
 			[]string{"deployment", "group", "create", "-g", "rg-f", "-f", filepath.Join(dir, "none.json")}},
-		{"Bicep waits for the compiler", "keyless: --template-file " + filepath.Join(dir, "main.bicep") + ": Bicep support arrives with keyless's Bicep compiler, which this build does not have yet; compile the file to an ARM template (bicep build " + filepath.Join(dir, "main.bicep") + ") and deploy the .json",
-			[]string{"deployment", "group", "create", "-g", "rg-f", "-f", writeTemplate(t, dir, "main.bicep", "param name string\n")}},
 		{"a missing group is ARM's error", "keyless: (ResourceGroupNotFound) Resource group 'rg-none' could not be found.",
 			[]string{"deployment", "group", "create", "-g", "rg-none", "-f", good}},
 		{"show of a missing deployment is ARM's error", "keyless: (DeploymentNotFound) Deployment could not be found.",
@@ -512,8 +510,85 @@ func TestDeploymentFailures(t *testing.T) {
 			checkFailure(t, r, tc.want, tc.args)
 		})
 	}
+	t.Run("a Bicep error prints the compiler's diagnostics and sends nothing", func(t *testing.T) {
+		e := e.in(t)
+		broken := writeTemplate(t, dir, "broken.bicep", "param name strin\n")
+		r := e.run("deployment", "group", "create", "-g", "rg-f", "-f", broken)
+		if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, broken+":1:12: error BCP302: ") || strings.Contains(r.stderr, "keyless:") {
+			t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+		e.fails("keyless: (DeploymentNotFound) Deployment could not be found.", "deployment", "group", "show", "-g", "rg-f", "-n", "broken")
+	})
 	t.Run("-c without a terminal deploys nothing", func(t *testing.T) {
 		e.in(t).fails("keyless: (DeploymentNotFound) Deployment could not be found.", "deployment", "group", "show", "-g", "rg-f", "-n", "unconfirmed")
+	})
+}
+
+// mainBicep is identityTemplate in Bicep.
+const mainBicep = `param identityName string = 'id-bicep'
+param location string = resourceGroup().location
+
+var readerRole = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'acdd72a7-3385-48ef-bd42-f606fba81ae7')
+
+resource uami 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: identityName
+  location: location
+}
+
+resource reader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(resourceGroup().id, identityName, readerRole)
+  properties: {
+    roleDefinitionId: readerRole
+    principalId: uami.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+output principalId string = uami.properties.principalId
+`
+
+// TestDeploymentBicep deploys a .bicep file, compiled by keyless's own
+// compiler, and a .bicepparam file naming it, as az does.
+func TestDeploymentBicep(t *testing.T) {
+	e := startCLI(t)
+	e.ok("group", "create", "-n", "rg-b", "-l", "westus")
+	dir := t.TempDir()
+	main := writeTemplate(t, dir, "main.bicep", mainBicep)
+	params := writeTemplate(t, dir, "prod.bicepparam", "using 'main.bicep'\n\nparam identityName = 'id-from-bicepparam'\n")
+
+	tests := []struct {
+		name, deployment, identity string
+		args                       []string
+	}{
+		{"a .bicep template file", "main", "id-bicep", []string{"-f", main}},
+		{"a .bicep template with key=value parameters", "typed", "id-typed", []string{"-n", "typed", "-f", main, "-p", "identityName=id-typed"}},
+		{"a .bicepparam file alone names its template", "prod", "id-from-bicepparam", []string{"-p", params}},
+		{"a .bicepparam file with the template, overridden after", "both", "id-both", []string{"-n", "both", "-f", main, "-p", "@" + params, "identityName=id-both"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := e.in(t)
+			r := e.run(append([]string{"deployment", "group", "create", "-g", "rg-b", "-o", "json"}, tc.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			d := decodeOne(t, r.stdout)
+			principal := jsonString(d, "properties", "outputs", "principalId", "value")
+			if jsonString(d, "name") != tc.deployment || principal == "" {
+				t.Fatalf("create: %v", d)
+			}
+			if got := e.ok("identity", "show", "-g", "rg-b", "-n", tc.identity, "--query", "principalId", "-o", "tsv"); got != principal+"\n" {
+				t.Errorf("identity %s: principal %q, output %s", tc.identity, got, principal)
+			}
+			if got := e.ok("role", "assignment", "list", "-g", "rg-b", "--assignee", principal, "--query", "[].roleDefinitionName", "-o", "tsv"); got != "Reader\n" {
+				t.Errorf("assignments: %q", got)
+			}
+		})
+	}
+	t.Run("what-if of a .bicep file", func(t *testing.T) {
+		out := e.in(t).ok("deployment", "group", "what-if", "-g", "rg-b", "-f", main, "-p", "identityName=id-next")
+		wantContains(t, "what-if", out, "+ Microsoft.ManagedIdentity/userAssignedIdentities/id-next [2023-01-31]",
+			"+ Grant  Reader to the new principal of Microsoft.ManagedIdentity/userAssignedIdentities/id-next at ")
 	})
 }
 
