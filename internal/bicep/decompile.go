@@ -200,6 +200,7 @@ type dresource struct {
 	parent   *dresource
 	index    int
 	existing bool
+	nameText string // for declared existing resources
 }
 
 func (d *decompiler) warnf(at string, code, format string, args ...any) {
@@ -1154,6 +1155,18 @@ func (d *decompiler) scopeRef(r *dresource, sc any) string {
 		return t.sym
 	}
 	s, _ := sc.(string)
+	if r, idx := d.loopElement(d.nameSegmentsTyped(s)); r != nil {
+		d.refs[r.sym] = true
+		return r.sym + idx
+	}
+	if e, err := expr.Parse(s); err == nil && expr.IsExpression(s) {
+		if c, ok := e.Root.(*expr.Call); ok {
+			if r, idx := d.loopElement(d.resourceIDSegs(c)); r != nil {
+				d.refs[r.sym] = true
+				return r.sym + idx
+			}
+		}
+	}
 	if sym := d.existingFor(s); sym != "" {
 		d.refs[sym] = true
 		return sym
@@ -1179,6 +1192,26 @@ func (d *decompiler) existingFor(s string) string {
 		return ""
 	}
 	c, ok := e.Root.(*expr.Call)
+	if ok && c.Namespace == "" && strings.EqualFold(c.Name, "format") {
+		// 'Namespace/type/{name}', how the compiler writes a scope.
+		parts := nodeParts(c)
+		if len(parts) > 1 && parts[0].e == nil {
+			pieces := strings.SplitN(parts[0].lit, "/", 3)
+			if len(pieces) == 3 {
+				rest := append([]spart{{lit: pieces[2]}}, parts[1:]...)
+				single := true
+				for _, p := range rest {
+					if p.e == nil && strings.Contains(p.lit, "/") {
+						single = false
+					}
+				}
+				if single {
+					return d.declareExisting(pieces[0]+"/"+pieces[1], s, mergeLits(dropEmpty(rest)), "")
+				}
+			}
+		}
+		return ""
+	}
 	if !ok || c.Namespace != "" || !strings.EqualFold(c.Name, "resourceId") || len(c.Args) < 2 {
 		return ""
 	}
@@ -1193,18 +1226,45 @@ func (d *decompiler) existingFor(s string) string {
 		}
 		parts = append(parts, nodeParts(a)...)
 	}
-	base := typ.Value[strings.LastIndex(typ.Value, "/")+1:]
+	base := ""
 	if l, ok := c.Args[len(c.Args)-1].(*expr.StringLit); ok {
 		base = l.Value
 	}
+	return d.declareExisting(typ.Value, s, mergeLits(parts), base)
+}
+
+func dropEmpty(parts []spart) []spart {
+	out := parts[:0:0]
+	for _, p := range parts {
+		if p.e != nil || p.lit != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// declareExisting declares (once) an existing resource of a type and name.
+func (d *decompiler) declareExisting(typ, key string, name []spart, base string) string {
+	if len(d.loops) > 0 {
+		return "" // a loop's scope names a different resource each time
+	}
+	text := d.renderParts(name)
 	for _, r := range d.resources {
-		if r.existing && r.armSym == "" && strings.EqualFold(r.typ, typ.Value) && r.name == s {
+		if r.existing && r.armSym == "" && strings.EqualFold(r.typ, typ) && r.nameText == text {
 			return r.sym
 		}
 	}
+	if base == "" {
+		base = text
+		if len(name) == 1 && name[0].e != nil {
+			base = "existing " + typ[strings.LastIndex(typ, "/")+1:]
+		}
+	}
 	sym := d.identifier(base)
-	d.resources = append(d.resources, &dresource{sym: sym, typ: typ.Value, existing: true, name: s})
-	d.extra = append(d.extra, fmt.Sprintf("resource %s '%s@%s' existing = {\n  name: %s\n}\n", sym, typ.Value, existingScopeAPIVersion, d.renderParts(mergeLits(parts))))
+	r := &dresource{sym: sym, typ: typ, existing: true, name: key, nameText: text}
+	r.segs = d.nameSegments(key)
+	d.resources = append(d.resources, r)
+	d.extra = append(d.extra, fmt.Sprintf("resource %s '%s@%s' existing = {\n  name: %s\n}\n", sym, typ, existingScopeAPIVersion, text))
 	return sym
 }
 
@@ -1392,6 +1452,52 @@ func (d *decompiler) dependsOn(r *dresource) string {
 	}
 	b.WriteString("  ]\n")
 	return b.String()
+}
+
+// loopElement finds, inside a copy loop, the element of another copy
+// loop a type and rendered name segments denote when both loops use the
+// same index: resourceId('T', format('id-{0}', names[copyIndex()]))
+// in a loop over names is uamis[i]. It returns the loop resource and the
+// index text.
+func (d *decompiler) loopElement(typ string, segs []string) (*dresource, string) {
+	if len(d.loops) == 0 || d.noSymbols {
+		return nil, ""
+	}
+	v := d.loops[len(d.loops)-1].variable
+	saved := d.loops
+	defer func() { d.loops = saved }()
+	for _, r := range d.resources {
+		if r.loop == "" || !strings.EqualFold(r.typ, typ) {
+			continue
+		}
+		d.loops = []dloop{{name: r.loop, variable: v}}
+		if equalSegs(d.nameSegments(r.name), segs) {
+			return r, "[" + v + "]"
+		}
+	}
+	return nil, ""
+}
+
+// resourceIDSegs is the type and rendered name segments of
+// resourceId('type', name...).
+func (d *decompiler) resourceIDSegs(c *expr.Call) (string, []string) {
+	if c.Namespace != "" || !strings.EqualFold(c.Name, "resourceId") || len(c.Args) < 2 {
+		return "", nil
+	}
+	typ, ok := c.Args[0].(*expr.StringLit)
+	if !ok || !strings.Contains(typ.Value, "/") {
+		return "", nil
+	}
+	saved := d.refs
+	d.refs = map[string]bool{}
+	d.quiet++
+	segs := make([]string, 0, len(c.Args)-1)
+	for _, a := range c.Args[1:] {
+		segs = append(segs, d.renderParts(nodeParts(a)))
+	}
+	d.quiet--
+	d.refs = saved
+	return typ.Value, segs
 }
 
 // loopsNamedBy: the copy loops of the type a resourceId() dependency
@@ -1946,6 +2052,10 @@ func (d *decompiler) call(x *expr.Call, minPrec int) string {
 			d.refs[r.sym] = true
 			return r.sym + ".id"
 		}
+		if r, idx := d.loopElement(d.resourceIDSegs(x)); r != nil {
+			d.refs[r.sym] = true
+			return r.sym + idx + ".id"
+		}
 	case "reference":
 		if len(args) >= 1 {
 			if r := d.referenceTarget(args[0]); r != nil {
@@ -2026,7 +2136,13 @@ func (d *decompiler) referenceTargetIndexed(arg expr.Node) (*dresource, string) 
 			}
 		}
 	}
-	return d.referenceTargetPlain(arg), ""
+	if r := d.referenceTargetPlain(arg); r != nil {
+		return r, ""
+	}
+	if c, ok := arg.(*expr.Call); ok {
+		return d.loopElement(d.resourceIDSegs(c))
+	}
+	return nil, ""
 }
 
 func (d *decompiler) referenceTargetPlain(arg expr.Node) *dresource {
