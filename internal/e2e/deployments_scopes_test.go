@@ -89,7 +89,9 @@ func TestTenantAndManagementGroupDeployments(t *testing.T) {
 	found := false
 	pager := assigns.NewListForScopePager("/providers/Microsoft.Management/managementGroups/mg-platform",
 		&armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: encodeFilter("principalId eq '" + ops.ObjectID + "'")})
-	for _, a := range drain(t, pager, func(r armauthorization.RoleAssignmentsClientListForScopeResponse) []*armauthorization.RoleAssignment { return r.Value }) {
+	for _, a := range drain(t, pager, func(r armauthorization.RoleAssignmentsClientListForScopeResponse) []*armauthorization.RoleAssignment {
+		return r.Value
+	}) {
 		found = found || strings.EqualFold(*a.Properties.Scope, "/providers/Microsoft.Management/managementGroups/mg-platform")
 	}
 	if !found {
@@ -103,7 +105,9 @@ func TestTenantAndManagementGroupDeployments(t *testing.T) {
 		t.Fatalf("the nested deployment's resource group: %v", err)
 	}
 	list := drain(t, client.NewListAtManagementGroupScopePager("mg-platform", nil),
-		func(r armdeploy.DeploymentsClientListAtManagementGroupScopeResponse) []*armdeploy.DeploymentExtended { return r.Value })
+		func(r armdeploy.DeploymentsClientListAtManagementGroupScopeResponse) []*armdeploy.DeploymentExtended {
+			return r.Value
+		})
 	if len(list) != 1 || *list[0].Name != "baseline" {
 		t.Fatalf("management group history: %d", len(list))
 	}
