@@ -560,7 +560,7 @@ func deploymentShowCommand(kind scopeKind) *cobra.Command {
 func deploymentListCommand(kind scopeKind) *cobra.Command {
 	var filter string
 	var top int32
-	cmd := &cobra.Command{Use: "list", Short: "List the deployments at the scope, newest history kept (800)", Args: cobra.NoArgs, Example: exampleFor(kind, "list")}
+	cmd := &cobra.Command{Use: "list", Short: "List the deployments at the scope (its history: the last 800)", Args: cobra.NoArgs, Example: exampleFor(kind, "list")}
 	scope := addScopeFlags(cmd, kind, false)
 	cmd.Flags().StringVar(&filter, "filter", "", `OData filter; ARM supports "provisioningState eq '{state}'"`)
 	cmd.Flags().Int32Var(&top, "top", 0, "at most this many deployments")
