@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,8 +35,15 @@ const (
 	AppServicePath = "/msi/token"
 )
 
-// AppServiceAPIVersion is what Go and JS send (§2.4).
+// AppServiceAPIVersion is what Go, JS, Python and MSAL send (§2.4):
+// IDENTITY_ENDPOINT with the X-IDENTITY-HEADER header.
 const AppServiceAPIVersion = "2019-08-01"
+
+// AppServiceLegacyAPIVersion is App Service's first protocol, which
+// clients that only know MSI_ENDPOINT and MSI_SECRET speak (msrestazure,
+// and through it `az login --identity` up to az 2.6x): a `secret` header,
+// a `clientid` selector and expires_on as a date.
+const AppServiceLegacyAPIVersion = "2017-09-01"
 
 // Handler serves one flavour on one listener.
 type Handler struct {
@@ -87,10 +95,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request_102", "Required metadata header not specified")
 		return
 	}
+	q := r.URL.Query()
+	legacy := h.Flavour == AppService && q.Get("api-version") == AppServiceLegacyAPIVersion
 	if h.Flavour == AppService {
-		got := r.Header.Get("X-Identity-Header")
+		// Each protocol version has its own header, as on App Service; the
+		// value is the same per-launch secret (MSI_SECRET = IDENTITY_HEADER).
+		header := "X-Identity-Header"
+		if legacy {
+			header = "Secret"
+		}
+		got := r.Header.Get(header)
 		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(h.Secret)) != 1 {
-			writeError(w, http.StatusUnauthorized, "invalid_request", "The X-IDENTITY-HEADER header is missing or wrong.")
+			writeError(w, http.StatusUnauthorized, "invalid_request", "The "+strings.ToUpper(header)+" header is missing or wrong.")
 			return
 		}
 	}
@@ -99,7 +115,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "too_many_requests", "Too many requests to the managed-identity endpoint.")
 		return
 	}
-	q := r.URL.Query()
 	if err := h.checkAPIVersion(q.Get("api-version")); err != "" {
 		writeError(w, http.StatusBadRequest, "invalid_request", err)
 		return
@@ -108,6 +123,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := workload.ValidateAudience(resource); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
+	}
+	if legacy {
+		legacySelectors(q)
 	}
 	sel, err := workload.ParseSelector(q)
 	if err != nil {
@@ -122,7 +140,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeFetchError(w, err)
 		return
 	}
-	body := h.response(tok, resource, sel, r)
+	var body any
+	switch {
+	case legacy:
+		body = appServiceLegacyResponse(tok, resource)
+	case h.Flavour == AppService:
+		body = appServiceResponse(tok, resource, h.now())
+	default:
+		body = h.imdsResponse(tok, resource, sel, q)
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(body)
@@ -132,8 +158,10 @@ func (h *Handler) checkAPIVersion(v string) string {
 	switch {
 	case v == "":
 		return "Required query variable 'api-version' is missing."
-	case h.Flavour == AppService && v != AppServiceAPIVersion:
-		return "Unsupported api-version '" + v + "'; this endpoint speaks " + AppServiceAPIVersion + "."
+	case h.Flavour == AppService && v != AppServiceAPIVersion && v != AppServiceLegacyAPIVersion:
+		return "Unsupported api-version '" + v + "'; this endpoint speaks " + AppServiceAPIVersion + " (IDENTITY_ENDPOINT) and " + AppServiceLegacyAPIVersion + " (MSI_ENDPOINT)."
+	case h.Flavour == AppService:
+		return ""
 	case !apiVersionRE.MatchString(v) || v < "2018-02-01":
 		return "Unsupported api-version '" + v + "'; use 2018-02-01 or later."
 	}
@@ -171,16 +199,25 @@ func (h *Handler) arcProof(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// tokenBody is the IMDS-style response (numbers as strings, §2.3.2, §3.3),
-// used by all three flavours; the App Service clients parse it the same.
-type tokenBody struct {
+// The token responses, one per protocol, with the JSON types each protocol
+// uses: the clients parse them with code written for those exact shapes
+// (reference §2.3–2.5, §3.3).
+//
+// refresh_in is keyless's addition to all of them. It is a JSON number,
+// as on Entra's token endpoint, because MSAL's token cache adds it to an
+// integer: azure-identity for Python caches every managed-identity
+// response through MSAL, and a string there is a TypeError. MSAL Go
+// accepts either.
+
+// imdsBody is the IMDS response, which Arc shares: every number a string.
+type imdsBody struct {
 	AccessToken  string `json:"access_token"`
 	ClientID     string `json:"client_id"`
 	ExpiresIn    string `json:"expires_in"`
 	ExpiresOn    string `json:"expires_on"`
 	ExtExpiresIn string `json:"ext_expires_in"`
 	NotBefore    string `json:"not_before"`
-	RefreshIn    string `json:"refresh_in,omitempty"`
+	RefreshIn    int64  `json:"refresh_in,omitempty"`
 	Resource     string `json:"resource"`
 	TokenType    string `json:"token_type"`
 	// Arc echoes the user-assigned selector it honoured, or Go refuses
@@ -189,21 +226,58 @@ type tokenBody struct {
 	MSIResID string `json:"msi_res_id,omitempty"`
 }
 
-func (h *Handler) response(tok Token, resource string, sel workload.Selector, r *http.Request) tokenBody {
-	now := h.now()
-	life := strconv.FormatInt(int64(tok.ExpiresOn.Sub(now).Seconds()), 10)
-	b := tokenBody{
-		AccessToken: tok.AccessToken, ClientID: tok.ClientID, ExpiresIn: life, ExtExpiresIn: life,
-		ExpiresOn: strconv.FormatInt(tok.ExpiresOn.Unix(), 10), NotBefore: strconv.FormatInt(tok.NotBefore.Unix(), 10),
-		Resource: resource, TokenType: "Bearer",
-	}
+// appServiceBody is the App Service 2019-08-01 response: expires_on and
+// not_before are Unix seconds as strings. expires_in (a string, as in
+// the IMDS response) is keyless's addition for clients that prefer it.
+type appServiceBody struct {
+	AccessToken string `json:"access_token"`
+	ClientID    string `json:"client_id"`
+	ExpiresIn   string `json:"expires_in"`
+	ExpiresOn   string `json:"expires_on"`
+	NotBefore   string `json:"not_before"`
+	RefreshIn   int64  `json:"refresh_in,omitempty"`
+	Resource    string `json:"resource"`
+	TokenType   string `json:"token_type"`
+}
+
+// appServiceLegacyBody is the App Service 2017-09-01 response: expires_on
+// is a date, "11/05/2021 15:18:31 +00:00", which az's and msrestazure's
+// parsers (`%m/%d/%Y %H:%M:%S %z`) and azidentity read.
+type appServiceLegacyBody struct {
+	AccessToken string `json:"access_token"`
+	ExpiresOn   string `json:"expires_on"`
+	Resource    string `json:"resource"`
+	TokenType   string `json:"token_type"`
+	ClientID    string `json:"client_id"`
+}
+
+// legacyExpiresOnLayout is 2017-09-01's expires_on, always in UTC.
+const legacyExpiresOnLayout = "01/02/2006 15:04:05 -07:00"
+
+func refreshIn(tok Token, now time.Time) int64 {
 	if in := int64(tok.RefreshAt.Sub(now).Seconds()); in > 0 {
-		b.RefreshIn = strconv.FormatInt(in, 10)
+		return in
+	}
+	return 0
+}
+
+func unixText(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
+
+func lifetime(tok Token, now time.Time) string {
+	return strconv.FormatInt(int64(tok.ExpiresOn.Sub(now).Seconds()), 10)
+}
+
+func (h *Handler) imdsResponse(tok Token, resource string, sel workload.Selector, q url.Values) imdsBody {
+	now := h.now()
+	life := lifetime(tok, now)
+	b := imdsBody{
+		AccessToken: tok.AccessToken, ClientID: tok.ClientID, ExpiresIn: life, ExtExpiresIn: life,
+		ExpiresOn: unixText(tok.ExpiresOn), NotBefore: unixText(tok.NotBefore), RefreshIn: refreshIn(tok, now),
+		Resource: resource, TokenType: "Bearer",
 	}
 	if h.Flavour == Arc {
 		// Echo the value exactly as requested: Go compares it with what
 		// it sent (case-insensitively).
-		q := r.URL.Query()
 		switch sel.Kind {
 		case workload.SelectClientID:
 			b.ClientID = sel.Value
@@ -217,6 +291,33 @@ func (h *Handler) response(tok Token, resource string, sel workload.Selector, r 
 		}
 	}
 	return b
+}
+
+func appServiceResponse(tok Token, resource string, now time.Time) appServiceBody {
+	return appServiceBody{
+		AccessToken: tok.AccessToken, ClientID: tok.ClientID, ExpiresIn: lifetime(tok, now),
+		ExpiresOn: unixText(tok.ExpiresOn), NotBefore: unixText(tok.NotBefore), RefreshIn: refreshIn(tok, now),
+		Resource: resource, TokenType: "Bearer",
+	}
+}
+
+func appServiceLegacyResponse(tok Token, resource string) appServiceLegacyBody {
+	return appServiceLegacyBody{
+		AccessToken: tok.AccessToken, ExpiresOn: tok.ExpiresOn.UTC().Format(legacyExpiresOnLayout),
+		Resource: resource, TokenType: "Bearer", ClientID: tok.ClientID,
+	}
+}
+
+// legacySelectors renames 2017-09-01's selectors (clientid, principalid)
+// to the names the selector parser knows; the newer names are accepted
+// as they are.
+func legacySelectors(q url.Values) {
+	for old, name := range map[string]string{"clientid": "client_id", "principalid": "principal_id"} {
+		if v, ok := q[old]; ok {
+			q[name] = append(q[name], v...)
+			delete(q, old)
+		}
+	}
 }
 
 // writeFetchError passes the server's refusal through unchanged (it is
