@@ -1,8 +1,9 @@
 // Package launcher is `keyless run`: it starts one process as a resource,
 // the way an app platform starts an app. It obtains a launch grant for the
 // resource with the operator's credential, serves the App Service
-// managed-identity protocol on a random loopback port for the child only
-// (a per-launch X-IDENTITY-HEADER secret that lives in memory and in the
+// managed-identity protocol, 2019-08-01 and 2017-09-01, on a random
+// loopback port for the child only (a per-launch secret, the
+// X-IDENTITY-HEADER and `secret` header, that lives in memory and in the
 // child's environment, never on disk), and revokes the grant when the
 // child exits. stdin, stdout, stderr, signals and the exit code pass
 // through unchanged.
@@ -131,10 +132,10 @@ func Start(ctx context.Context, opts Options) (*Launch, error) {
 	return l, nil
 }
 
-// Endpoint is the IDENTITY_ENDPOINT value.
+// Endpoint is the IDENTITY_ENDPOINT (and MSI_ENDPOINT) value.
 func (l *Launch) Endpoint() string { return l.endpoint }
 
-// Secret is the IDENTITY_HEADER value.
+// Secret is the IDENTITY_HEADER (and MSI_SECRET) value.
 func (l *Launch) Secret() string { return l.secret }
 
 // GrantID is the current grant (tests).
@@ -146,7 +147,9 @@ func (l *Launch) GrantID() string { return l.currentGrant().GrantID }
 // which the child must never see (it proves itself with its resource's
 // identity, not with the operator's secret). AZURE_CLIENT_ID would also
 // make DefaultAzureCredential ask for a user-assigned identity by that ID,
-// and AZURE_TENANT_ID with it would steer it to workload identity.
+// and AZURE_TENANT_ID with it would steer it to workload identity. The
+// App Service variables the launcher sets itself go too, so an inherited
+// value never shadows them.
 var childDropped = map[string]bool{
 	"IDENTITY_ENDPOINT": true, "IDENTITY_HEADER": true, "IDENTITY_SERVER_THUMBPRINT": true,
 	"MSI_ENDPOINT": true, "MSI_SECRET": true, "IMDS_ENDPOINT": true,
@@ -155,20 +158,49 @@ var childDropped = map[string]bool{
 	"AZURE_CLIENT_SEND_CERTIFICATE_CHAIN": true, "AZURE_FEDERATED_TOKEN_FILE": true,
 	"AZURE_USERNAME": true, "AZURE_PASSWORD": true,
 	"KEYLESS_CREDENTIALS": true, "KEYLESS_CLIENT_SECRET": true, "KEYLESS_MASTER_KEY": true,
+	"WEBSITE_SITE_NAME": true, "APPSETTING_WEBSITE_SITE_NAME": true, "WEBSITE_RESOURCE_GROUP": true,
+	"WEBSITE_OWNER_NAME": true,
 }
 
-// Env returns base with the App Service variables set and childDropped
-// removed.
+// Env returns base with childDropped removed and the variables App Service
+// sets: both protocols' endpoint and secret (IDENTITY_ENDPOINT and
+// IDENTITY_HEADER for 2019-08-01; MSI_ENDPOINT and MSI_SECRET, the same
+// values, for 2017-09-01, which older clients such as az 2.45 know only),
+// and the site's name and resource group. msrestazure, under `az login
+// --identity`, uses MSI_ENDPOINT the App Service way only when
+// APPSETTING_WEBSITE_SITE_NAME is set.
 func (l *Launch) Env(base []string) []string {
 	drop := childDropped
-	out := make([]string, 0, len(base)+2)
+	out := make([]string, 0, len(base)+8)
 	for _, kv := range base {
 		name, _, _ := strings.Cut(kv, "=")
 		if !drop[strings.ToUpper(name)] {
 			out = append(out, kv)
 		}
 	}
-	return append(out, "IDENTITY_ENDPOINT="+l.endpoint, "IDENTITY_HEADER="+l.secret)
+	out = append(out, "IDENTITY_ENDPOINT="+l.endpoint, "IDENTITY_HEADER="+l.secret,
+		"MSI_ENDPOINT="+l.endpoint, "MSI_SECRET="+l.secret)
+	sub, group, site := siteOf(l.opts.ResourceID)
+	out = append(out, "WEBSITE_SITE_NAME="+site, "APPSETTING_WEBSITE_SITE_NAME="+site)
+	if group != "" {
+		out = append(out, "WEBSITE_RESOURCE_GROUP="+group, "WEBSITE_OWNER_NAME="+sub+"+"+group+"-webspace")
+	}
+	return out
+}
+
+// siteOf reads the subscription, resource group and name from a resource
+// ID; the name is the last segment.
+func siteOf(resourceID string) (subscription, group, name string) {
+	segs := strings.Split(strings.Trim(resourceID, "/"), "/")
+	for i := 0; i+1 < len(segs); i += 2 {
+		switch strings.ToLower(segs[i]) {
+		case "subscriptions":
+			subscription = segs[i+1]
+		case "resourcegroups":
+			group = segs[i+1]
+		}
+	}
+	return subscription, group, segs[len(segs)-1]
 }
 
 // Close stops serving and revokes the grant.

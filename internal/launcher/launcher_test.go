@@ -304,7 +304,9 @@ func TestLocalEndpointProofRules(t *testing.T) {
 		{"a wrong X-IDENTITY-HEADER is 401", tokenQuery(aud), map[string]string{"X-IDENTITY-HEADER": l.Secret() + "x"}, http.StatusUnauthorized},
 		{"X-Forwarded-For is 400", tokenQuery(aud), map[string]string{"X-IDENTITY-HEADER": l.Secret(), "X-Forwarded-For": "10.0.0.1"}, http.StatusBadRequest},
 		{"a missing api-version is 400", "resource=" + url.QueryEscape(aud), ok, http.StatusBadRequest},
-		{"the 2017 api-version is 400", strings.Replace(tokenQuery(aud), "2019-08-01", "2017-09-01", 1), ok, http.StatusBadRequest},
+		{"the 2017 api-version with X-IDENTITY-HEADER is 401", strings.Replace(tokenQuery(aud), "2019-08-01", "2017-09-01", 1), ok, http.StatusUnauthorized},
+		{"the 2017 api-version with the secret header gets a token", strings.Replace(tokenQuery(aud), "2019-08-01", "2017-09-01", 1), map[string]string{"secret": l.Secret()}, http.StatusOK},
+		{"another api-version is 400", strings.Replace(tokenQuery(aud), "2019-08-01", "2018-02-01", 1), ok, http.StatusBadRequest},
 		{"a missing resource is 400", "api-version=2019-08-01", ok, http.StatusBadRequest},
 		{"two selectors are 400", tokenQuery(aud, "client_id", f.u1.ClientID, "mi_res_id", f.u1.ResourceID), ok, http.StatusBadRequest},
 		{"principal_id selects by object ID", tokenQuery(aud, "principal_id", f.u1.ObjectID), ok, http.StatusOK},
@@ -327,10 +329,14 @@ func TestLocalEndpointProofRules(t *testing.T) {
 		if err := json.Unmarshal(body, &m); err != nil {
 			t.Fatal(err)
 		}
-		for _, k := range []string{"access_token", "expires_on", "expires_in", "ext_expires_in", "not_before", "refresh_in", "resource", "token_type", "client_id"} {
+		for _, k := range []string{"access_token", "expires_on", "expires_in", "not_before", "resource", "token_type", "client_id"} {
 			if _, ok := m[k].(string); !ok {
 				t.Errorf("%s = %#v, want a string", k, m[k])
 			}
+		}
+		// MSAL Python adds refresh_in to an integer.
+		if _, ok := m["refresh_in"].(float64); !ok {
+			t.Errorf("refresh_in = %#v, want a number", m["refresh_in"])
 		}
 		if _, err := strconv.ParseInt(m["expires_on"].(string), 10, 64); err != nil {
 			t.Errorf("expires_on %q is not numeric", m["expires_on"])
@@ -460,7 +466,8 @@ func TestRunPassesThroughStdioAndExitCode(t *testing.T) {
 	f := newFixture(t)
 	var stdout bytes.Buffer
 	code, err := launcher.Run(context.Background(), f.options(t, f.app.ID), launcher.Process{
-		Args: []string{"sh", "-c", `read line; echo "got $line"; [ -n "$IDENTITY_ENDPOINT" ] && [ -n "$IDENTITY_HEADER" ] && [ -z "$MSI_ENDPOINT$MSI_SECRET$IMDS_ENDPOINT$IDENTITY_SERVER_THUMBPRINT" ] || exit 99; ` +
+		Args: []string{"sh", "-c", `read line; echo "got $line"; [ -n "$IDENTITY_ENDPOINT" ] && [ -n "$IDENTITY_HEADER" ] && [ -z "$IMDS_ENDPOINT$IDENTITY_SERVER_THUMBPRINT" ] || exit 99; ` +
+			`[ "$MSI_ENDPOINT" = "$IDENTITY_ENDPOINT" ] && [ "$MSI_SECRET" = "$IDENTITY_HEADER" ] && [ "$APPSETTING_WEBSITE_SITE_NAME" = app1 ] && [ "$WEBSITE_SITE_NAME" = app1 ] && [ "$WEBSITE_RESOURCE_GROUP" = rg1 ] || exit 97; ` +
 			`[ -z "$AZURE_CLIENT_SECRET$AZURE_CLIENT_ID$AZURE_TENANT_ID$KEYLESS_CREDENTIALS" ] || exit 98; exit 7`},
 		Env: append(os.Environ(), "MSI_ENDPOINT=http://x", "MSI_SECRET=s", "IMDS_ENDPOINT=http://y", "IDENTITY_SERVER_THUMBPRINT=ab",
 			"AZURE_CLIENT_SECRET=operator-secret", "AZURE_CLIENT_ID=op", "AZURE_TENANT_ID=t", "KEYLESS_CREDENTIALS=/tmp/admin.json"),
