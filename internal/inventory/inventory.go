@@ -44,8 +44,10 @@ type Assignment struct {
 	RoleDefinitionID string `json:"roleDefinitionId"`
 	Scope            string `json:"scope"`
 	// Via is "direct" or "group <name>" for a role held through a group.
-	Via          string `json:"via"`
-	AssignmentID string `json:"assignmentId"`
+	Via string `json:"via"`
+	// AssignmentName is the assignment's GUID; its ID is the scope +
+	// "/providers/Microsoft.Authorization/roleAssignments/" + the name.
+	AssignmentName string `json:"assignmentName"`
 }
 
 // FederatedCredential is an external workload the identity trusts.
@@ -76,10 +78,7 @@ func Build(f *review.Facts, scope string, now time.Time) Inventory {
 	for _, p := range f.Principals {
 		names[p.ObjectID] = p.DisplayName
 	}
-	assigned := map[string][]store.RoleAssignment{}
-	for _, a := range f.Assignments {
-		assigned[a.PrincipalID] = append(assigned[a.PrincipalID], a)
-	}
+	assigned := groupAssignments(f.Assignments)
 	attached := map[string][]string{}
 	for _, r := range f.Resources {
 		for _, id := range r.UserAssignedIdentities {
@@ -132,11 +131,10 @@ func Build(f *review.Facts, scope string, now time.Time) Inventory {
 			id.AttachedTo = id.AttachedTo[:min(len(id.AttachedTo), 1)]
 		}
 		sort.Strings(id.AttachedTo)
-		id.RoleAssignments = []Assignment{}
+		id.RoleAssignments = make([]Assignment, 0, len(assigned[p.ObjectID]))
 		add := func(a store.RoleAssignment, via string) {
 			id.RoleAssignments = append(id.RoleAssignments, Assignment{RoleName: roles[strings.ToLower(a.RoleDefinitionID)],
-				RoleDefinitionID: a.RoleDefinitionID, Scope: a.Scope, Via: via,
-				AssignmentID: strings.TrimSuffix(a.Scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + a.Name})
+				RoleDefinitionID: a.RoleDefinitionID, Scope: a.Scope, Via: via, AssignmentName: a.Name})
 		}
 		for _, a := range assigned[p.ObjectID] {
 			add(a, "direct")
@@ -211,4 +209,23 @@ func subAndGroup(id string) (string, string) {
 func lastSegment(id string) string {
 	segs := strings.Split(strings.TrimSuffix(id, "/"), "/")
 	return segs[len(segs)-1]
+}
+
+// groupAssignments indexes assignments by principal in two passes, so that
+// a million assignments cost one allocation per principal, not a growing
+// slice each.
+func groupAssignments(as []store.RoleAssignment) map[string][]store.RoleAssignment {
+	counts := map[string]int{}
+	for _, a := range as {
+		counts[a.PrincipalID]++
+	}
+	out := make(map[string][]store.RoleAssignment, len(counts))
+	for _, a := range as {
+		s := out[a.PrincipalID]
+		if s == nil {
+			s = make([]store.RoleAssignment, 0, counts[a.PrincipalID])
+		}
+		out[a.PrincipalID] = append(s, a)
+	}
+	return out
 }
