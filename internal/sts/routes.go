@@ -14,7 +14,8 @@ type endpoint struct {
 }
 
 // Handler serves every path of the token service: /{tenant}/oauth2/…,
-// /{tenant}/v2.0/…, /{tenant}/.well-known/… and /{tenant}/discovery/….
+// /{tenant}/v2.0/…, /{tenant}/.well-known/… and /{tenant}/discovery/…,
+// and the same under /adfs/ for the ADFS-style authority (adfs.go).
 //
 // It routes by itself rather than through http.ServeMux, whose answers
 // to a wrong method, an unknown path or an unclean one are text/plain 405s,
@@ -36,9 +37,15 @@ func (s *Service) Handler() http.Handler {
 		"oauth2/v2.0/authorize":                 {[]string{http.MethodGet, http.MethodPost}, s.handleAuthorize},
 		"oauth2/authorize":                      {[]string{http.MethodGet, http.MethodPost}, s.handleAuthorize},
 	}
+	adfs := s.adfsEndpoints()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tenant, rest := splitTenant(r.URL)
 		ep, ok := endpoints[rest]
+		if isADFS(tenant) {
+			// The ADFS authority is the default tenant (adfs.go).
+			ep, ok = adfs[rest]
+			tenant = s.cfg.TenantID
+		}
 		if !ok {
 			writeOAuthError(w, r, &oauthError{http.StatusNotFound, "invalid_request", 90023,
 				"The token service has no endpoint '" + clip(r.URL.Path) + "'. Token requests go to POST /{tenant}/oauth2/v2.0/token."}, s.errURI())

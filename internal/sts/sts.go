@@ -349,7 +349,7 @@ func trimCode(msg string) string {
 func (s *Service) audienceOK(aud jwt.Audience) bool {
 	for _, a := range aud {
 		a = strings.TrimRight(a, "/")
-		for _, want := range []string{s.tokenEndpoint(2), s.tokenEndpoint(1), IssuerV1(s.cfg.BaseURL, s.cfg.TenantID), IssuerV2(s.cfg.BaseURL, s.cfg.TenantID)} {
+		for _, want := range []string{s.tokenEndpoint(2), s.tokenEndpoint(1), IssuerV1(s.cfg.BaseURL, s.cfg.TenantID), IssuerV2(s.cfg.BaseURL, s.cfg.TenantID), s.adfsTokenEndpoint()} {
 			if strings.EqualFold(a, strings.TrimRight(want, "/")) {
 				return true
 			}
