@@ -156,8 +156,17 @@ func Evaluate(f *Facts, opts Options) []Finding {
 			r.attached[strings.ToLower(id)] = append(r.attached[strings.ToLower(id)], res)
 		}
 	}
+	counts := make(map[string]int, len(f.Principals))
 	for _, a := range f.Assignments {
-		r.assigned[a.PrincipalID] = append(r.assigned[a.PrincipalID], a)
+		counts[a.PrincipalID]++
+	}
+	r.assigned = make(map[string][]store.RoleAssignment, len(counts))
+	for _, a := range f.Assignments {
+		s := r.assigned[a.PrincipalID]
+		if s == nil {
+			s = make([]store.RoleAssignment, 0, counts[a.PrincipalID])
+		}
+		r.assigned[a.PrincipalID] = append(s, a)
 	}
 	for _, t := range f.Usage.Tokens {
 		if t.Last.After(r.lastToken[t.PrincipalID]) {
