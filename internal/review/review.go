@@ -147,7 +147,7 @@ func Evaluate(f *Facts, opts Options) []Finding {
 		roles:    map[string]store.RoleDefinition{},
 		attached: map[string][]store.Resource{}, assigned: map[string][]store.RoleAssignment{},
 		lastToken: map[string]time.Time{}, actions: map[string][]store.ActionUsage{}}
-	r.out = make([]Finding, 0, len(f.Assignments)/2+len(f.Principals)/4)
+	r.out = make([]Finding, 0, len(f.Principals))
 	for _, d := range f.Roles {
 		r.roles[strings.ToLower(d.ID)] = d
 	}
@@ -411,7 +411,14 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh b
 	if !known {
 		name = a.RoleDefinitionID
 	}
-	aid := assignmentID(a)
+	// The assignment's ID is built only for the findings that name it.
+	var aidCache string
+	aid := func() string {
+		if aidCache == "" {
+			aidCache = assignmentID(a)
+		}
+		return aidCache
+	}
 	if privilegedRoles[roleKey] {
 		f := base(p)
 		f.Rule, f.Severity, f.Scope = RulePrivilegedRole, High, a.Scope
@@ -421,14 +428,14 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh b
 			f.Fix = replaceFix(p, a, narrower)
 			f.Recommendation += fmt.Sprintf(" By its use, that is %s.", r.roleName(narrower))
 		}
-		r.emit(f, aid)
+		r.emit(f, aid())
 	}
 	if lvl := scopeLevel(a.Scope); lvl != "" {
 		f := base(p)
 		f.Rule, f.Severity, f.Scope = RuleBroadScope, Medium, a.Scope
 		f.Evidence = fmt.Sprintf("It holds %s at the %s scope %s, which reaches every resource below it.", name, lvl, a.Scope)
 		f.Recommendation = "Assign the role at the resource group or resource the workload uses."
-		r.emit(f, aid)
+		r.emit(f, aid())
 	}
 	if !known || !weigh || len(role.Permissions) == 0 || controlActionsOf(role) == 0 {
 		// Data-plane-only roles are used through tokens for other
@@ -448,8 +455,8 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh b
 		f.Rule, f.Severity, f.Scope = RuleUnusedAssignment, Medium, a.Scope
 		f.Evidence = fmt.Sprintf("It holds %s at %s but performed none of its actions there in the last %d days.", name, a.Scope, r.days())
 		f.Recommendation = "Delete the assignment."
-		f.Fix = "keyless role assignment delete --ids " + aid
-		r.emit(f, aid)
+		f.Fix = "keyless role assignment delete --ids " + aid()
+		r.emit(f, aid())
 		return
 	}
 	narrower, custom := r.narrowest(p.ObjectID, a.Scope, role)
@@ -466,7 +473,7 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh b
 		f.Recommendation = fmt.Sprintf("No built-in role narrower than %s covers exactly what it used: create the custom role below, assign it, and delete this assignment.", name)
 		f.CustomRole = custom
 	}
-	r.emit(f, aid)
+	r.emit(f, aid())
 }
 
 func controlActionsOf(role store.RoleDefinition) int {
