@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -199,4 +200,85 @@ func ExampleEngine_Explain() {
 	// Output:
 	// action "Microsoft.Web/sites/read" allowed at /subscriptions/s1/resourceGroups/rg/providers/Microsoft.Web/sites/app by role assignment ra-1 (Reader at /subscriptions/s1, through group ops)
 	// action "Microsoft.Web/sites/write" denied at /subscriptions/s1: no role assignment of principal app-identity grants it
+}
+
+// treeWorlds are the benchmark worlds with management groups above their
+// subscriptions, built once per size.
+var treeWorlds = map[authztest.Config]*authz.Engine{}
+
+// treeWorld is world(c) with a management group tree (root, two groups,
+// four leaf groups; nine subscriptions under the leaves, one under the
+// root) and the assignments made at subscriptions (1 %) moved to the group
+// above each subscription, or the one above that, so that those principals
+// reach their subscriptions only through the tree.
+func treeWorld(b *testing.B, c authztest.Config) *authz.Engine {
+	b.Helper()
+	w := world(b, c)
+	worldsMu.Lock()
+	defer worldsMu.Unlock()
+	if e := treeWorlds[c]; e != nil {
+		return e
+	}
+	groups := []store.ManagementGroup{{Name: "tenant"}}
+	for _, g := range []string{"g0", "g1"} {
+		groups = append(groups, store.ManagementGroup{Name: g, ParentName: "tenant"},
+			store.ManagementGroup{Name: g + "a", ParentName: g}, store.ManagementGroup{Name: g + "b", ParentName: g})
+	}
+	leaves := []string{"g0a", "g0b", "g1a", "g1b"}
+	var subs []store.Subscription
+	groupOf := map[string]store.ManagementGroup{}
+	for _, scope := range w.ds.Scopes {
+		id, ok := strings.CutPrefix(scope, "/subscriptions/")
+		if !ok || strings.Contains(id, "/") {
+			continue
+		}
+		s := store.Subscription{ID: id}
+		if len(subs) < 9 {
+			s.ManagementGroupName = leaves[len(subs)%len(leaves)]
+		}
+		subs = append(subs, s)
+		if s.ManagementGroupName != "" {
+			groupOf[strings.ToLower(scope)] = store.ManagementGroup{Name: s.ManagementGroupName, ParentName: s.ManagementGroupName[:2]}
+		}
+	}
+	assignments := slices.Clone(w.ds.Assignments)
+	moved := 0
+	for i := range assignments {
+		if g, ok := groupOf[strings.ToLower(assignments[i].Scope)]; ok {
+			name := g.Name
+			if moved%2 == 1 {
+				name = g.ParentName
+			}
+			assignments[i].Scope = authz.ManagementGroupScope(name)
+			moved++
+		}
+	}
+	e := authz.New()
+	e.Load(w.ds.Roles, assignments, w.ds.GroupMembers)
+	e.SetManagementGroups(groups, subs)
+	b.Logf("moved %d assignments to management groups above %d subscriptions", moved, len(subs))
+	treeWorlds[c] = e
+	return e
+}
+
+// BenchmarkAllowedWithManagementGroups is BenchmarkAllowed once some
+// assignments sit at management groups, so every check of a subscription
+// scope also walks the groups above it.
+func BenchmarkAllowedWithManagementGroups(b *testing.B) {
+	for _, size := range sizes {
+		b.Run(size.name, func(b *testing.B) {
+			e := treeWorld(b, size.cfg)
+			qs := world(b, size.cfg).ds.Queries
+			allowed := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				q := &qs[i%len(qs)]
+				if e.Allowed(q.PrincipalID, q.Action, q.Scope) {
+					allowed++
+				}
+			}
+			b.ReportMetric(float64(allowed)/float64(b.N), "allowed/op")
+		})
+	}
 }

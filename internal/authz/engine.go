@@ -362,15 +362,32 @@ func (e *Engine) allowed(principalID, action, scope string, data bool) bool {
 	if ps == nil {
 		return false
 	}
+	// The management groups above the scope, only while some assignment
+	// sits at a group at all; a separate call rather than one more
+	// argument of allows, whose arguments then no longer fit in registers.
 	var groups []treeScope
 	if e.idx.groupGrants > 0 {
 		groups = e.idx.tree.above(s, &path)
 	}
-	if ps.allows(s, &path, groups, action, data) {
+	if ps.allows(s, &path, action, data) || len(groups) > 0 && ps.allowsInGroups(groups, action, data) {
 		return true
 	}
 	for _, gs := range ps.groups {
-		if gs.allows(s, &path, groups, action, data) {
+		if gs.allows(s, &path, action, data) || len(groups) > 0 && gs.allowsInGroups(groups, action, data) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowsInGroups checks the principal's own assignments at the management
+// groups above the scope, if it holds any at a group.
+func (ps *principalState) allowsInGroups(groups []treeScope, action string, data bool) bool {
+	if ps.depthMask&groupBit == 0 {
+		return false
+	}
+	for i := range groups {
+		if ps.allowsAtGroup(&groups[i], action, data) {
 			return true
 		}
 	}
@@ -378,18 +395,10 @@ func (e *Engine) allowed(principalID, action, scope string, data bool) bool {
 }
 
 // allows walks the ancestors of the scope, root first, and checks the
-// principal's own assignments at each depth where it has any, then at the
-// management groups above the scope when it holds any at a group.
-func (ps *principalState) allows(s []byte, path *scopePath, groups []treeScope, action string, data bool) bool {
+// principal's own assignments at each depth where it has any.
+func (ps *principalState) allows(s []byte, path *scopePath, action string, data bool) bool {
 	if len(ps.grants) == 0 {
 		return false
-	}
-	if len(groups) > 0 && ps.depthMask&groupBit != 0 {
-		for i := range groups {
-			if ps.allowsAtGroup(&groups[i], action, data) {
-				return true
-			}
-		}
 	}
 	for depth := 0; depth < path.n; depth++ {
 		if ps.depthMask&depthBit(depth) != 0 &&
