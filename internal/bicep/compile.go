@@ -289,11 +289,18 @@ func jsonTemplateScope(v any) string {
 	return "resourceGroup"
 }
 
-// decodeOrdered reads JSON keeping object key order.
+// decodeOrdered reads JSON keeping object key order; a number that is not
+// an integer becomes its text.
 func decodeOrdered(data []byte) (any, error) {
+	return decodeJSON(data, func(n json.Number) any { return string(n) })
+}
+
+// decodeJSON reads one JSON document keeping object key order, integers as
+// int64 and other numbers as nonInteger says.
+func decodeJSON(data []byte, nonInteger func(json.Number) any) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := decodeValue(dec, 0)
+	v, err := decodeValue(dec, 0, nonInteger)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +310,7 @@ func decodeOrdered(data []byte) (any, error) {
 	return v, nil
 }
 
-func decodeValue(dec *json.Decoder, depth int) (any, error) {
+func decodeValue(dec *json.Decoder, depth int, nonInteger func(json.Number) any) (any, error) {
 	if depth > maxDepth {
 		return nil, errors.New("JSON nested too deeply")
 	}
@@ -322,7 +329,7 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 					return nil, err
 				}
 				k, _ := kt.(string)
-				v, err := decodeValue(dec, depth+1)
+				v, err := decodeValue(dec, depth+1, nonInteger)
 				if err != nil {
 					return nil, err
 				}
@@ -333,7 +340,7 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 		case '[':
 			arr := []any{}
 			for dec.More() {
-				v, err := decodeValue(dec, depth+1)
+				v, err := decodeValue(dec, depth+1, nonInteger)
 				if err != nil {
 					return nil, err
 				}
@@ -346,7 +353,7 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
 			return i, nil
 		}
-		return string(x), nil
+		return nonInteger(x), nil
 	case string, bool, nil:
 		return x, nil
 	}

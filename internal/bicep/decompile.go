@@ -85,66 +85,7 @@ func DecompileFiles(templateJSON []byte, mainFile string) (*DecompileResult, err
 // decodeARM is decodeOrdered keeping non-integer numbers as json.Number,
 // so they are not confused with strings.
 func decodeARM(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
-	dec.UseNumber()
-	v, err := decodeARMValue(dec, 0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, errors.New("unexpected data after the top-level value")
-	}
-	return v, nil
-}
-
-func decodeARMValue(dec *json.Decoder, depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, errors.New("JSON nested too deeply")
-	}
-	t, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch x := t.(type) {
-	case json.Delim:
-		switch x {
-		case '{':
-			o := newObj()
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, _ := kt.(string)
-				v, err := decodeARMValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				o.set(k, v)
-			}
-			_, err := dec.Token()
-			return o, err
-		case '[':
-			arr := []any{}
-			for dec.More() {
-				v, err := decodeARMValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
-			}
-			_, err := dec.Token()
-			return arr, err
-		}
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return i, nil
-		}
-		return x, nil
-	case string, bool, nil:
-		return x, nil
-	}
-	return nil, fmt.Errorf("unexpected token %v", t)
+	return decodeJSON(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), func(n json.Number) any { return n })
 }
 
 // decompiler decompiles one template (the main file or a module's).

@@ -124,6 +124,13 @@ const (
 	KindLaunchGrant         Kind = "launchGrant"
 	KindManagementGroup     Kind = "managementGroup"
 	KindDeployment          Kind = "deployment"
+	// KindApplication's key is the application's object ID; a change to
+	// its credentials or federated credentials is a change to it.
+	KindApplication Kind = "application"
+	// KindGroupOwner's key is "groupID/ownerID".
+	KindGroupOwner Kind = "groupOwner"
+	// KindDirectoryRoleAssignment's key is the assignment ID.
+	KindDirectoryRoleAssignment Kind = "directoryRoleAssignment"
 )
 
 // Op says what happened to the entity.
@@ -158,10 +165,44 @@ type Tx interface {
 	GetPrincipalByAppID(ctx context.Context, appID string) (Principal, error)
 	ListPrincipals(ctx context.Context, f PrincipalFilter) ([]Principal, error)
 	UpdatePrincipal(ctx context.Context, objectID string, fn func(Principal) (Principal, error)) error
-	// DeletePrincipal removes the principal with its credentials and group
-	// memberships. Role assignments are the caller's to delete first, so
-	// that each one appears in the change feed.
+	// DeletePrincipal removes the principal with its credentials, group
+	// memberships, group ownerships and directory role assignments. Role
+	// assignments are the caller's to delete first, so that each one
+	// appears in the change feed.
 	DeletePrincipal(ctx context.Context, objectID string) error
+
+	// CreateApplication returns ErrAlreadyExists when the object ID or the
+	// application ID is taken by another application. An application and
+	// its service principal share the application ID and have distinct
+	// object IDs, as in Entra.
+	CreateApplication(ctx context.Context, a Application) error
+	GetApplication(ctx context.Context, objectID string) (Application, error)
+	GetApplicationByAppID(ctx context.Context, appID string) (Application, error)
+	// ListApplications returns every application ordered by object ID.
+	ListApplications(ctx context.Context) ([]Application, error)
+	// UpdateApplication replaces the application, its credentials and
+	// federated credentials included; the object and application IDs and
+	// CreatedAt cannot change.
+	UpdateApplication(ctx context.Context, objectID string, fn func(Application) (Application, error)) error
+	// DeleteApplication deletes the application only; its service
+	// principal is the caller's to delete in the same transaction.
+	DeleteApplication(ctx context.Context, objectID string) error
+
+	// AddGroupOwner fails with ErrNotFound when either principal does not
+	// exist and with ErrAlreadyExists when the ownership does.
+	AddGroupOwner(ctx context.Context, groupID, ownerID string) error
+	RemoveGroupOwner(ctx context.Context, groupID, ownerID string) error
+	ListGroupOwners(ctx context.Context, groupID string) ([]string, error)
+
+	// CreateDirectoryRoleAssignment returns ErrNotFound when the principal
+	// does not exist and ErrAlreadyExists for a taken ID or when the
+	// principal already holds the role at the directory scope.
+	CreateDirectoryRoleAssignment(ctx context.Context, a DirectoryRoleAssignment) error
+	GetDirectoryRoleAssignment(ctx context.Context, id string) (DirectoryRoleAssignment, error)
+	// ListDirectoryRoleAssignments returns matching assignments ordered by
+	// ID.
+	ListDirectoryRoleAssignments(ctx context.Context, f DirectoryRoleAssignmentFilter) ([]DirectoryRoleAssignment, error)
+	DeleteDirectoryRoleAssignment(ctx context.Context, id string) error
 
 	CreateCredential(ctx context.Context, c Credential) error
 	ListCredentials(ctx context.Context, principalID string) ([]Credential, error)
@@ -398,6 +439,9 @@ type Credential struct {
 	// Hint is the first characters of a secret, for humans telling
 	// secrets apart, as Entra shows them.
 	Hint string
+	// DisplayName is the caller's label for the credential (Graph's
+	// passwordCredential displayName); may be empty.
+	DisplayName string
 	// CertificateDER is the public certificate of a certificate credential.
 	CertificateDER []byte
 	// ThumbprintSHA1 and ThumbprintSHA256 are the raw digests of the DER.
@@ -406,6 +450,59 @@ type Credential struct {
 	NotBefore        time.Time
 	NotAfter         time.Time
 	CreatedAt        time.Time
+}
+
+// Application is an application registration (Microsoft Graph's
+// application object): the definition of an app, whose service principal
+// (a Principal of kind ServicePrincipal with the same AppID) is what signs
+// in and holds roles. Its credentials are properties of the application, as
+// Graph's passwordCredentials and keyCredentials are, and are written with
+// it.
+type Application struct {
+	ObjectID    string
+	AppID       string
+	DisplayName string
+	// Credentials are the application's secrets and certificates; their
+	// PrincipalID is the application's object ID.
+	Credentials          []Credential
+	FederatedCredentials []ApplicationFederatedCredential
+	// Document holds the rest of the application's properties as JSON,
+	// kept verbatim for the front door that owns their shape.
+	Document  []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ApplicationFederatedCredential trusts tokens from an external issuer for
+// an application. Names are unique within the application, compared
+// case-insensitively.
+type ApplicationFederatedCredential struct {
+	ID          string
+	Name        string
+	Issuer      string
+	Subject     string
+	Description string
+	Audiences   []string
+}
+
+// DirectoryRoleAssignment grants a directory role (Entra's Global
+// Administrator, Application Administrator, ...; RoleDefinitionID is the
+// role's template ID) to a principal. Directory roles govern the directory
+// itself, through Microsoft Graph; ARM's role assignments do not.
+type DirectoryRoleAssignment struct {
+	ID               string
+	RoleDefinitionID string
+	PrincipalID      string
+	// DirectoryScopeID is "/" for the whole tenant.
+	DirectoryScopeID string
+	CreatedAt        time.Time
+}
+
+// DirectoryRoleAssignmentFilter narrows ListDirectoryRoleAssignments; zero
+// fields match everything.
+type DirectoryRoleAssignmentFilter struct {
+	PrincipalID      string
+	RoleDefinitionID string
 }
 
 // Subscription is an ARM subscription.

@@ -187,8 +187,9 @@ func (t *tx) UpdatePrincipal(ctx context.Context, objectID string, fn func(store
 	return nil
 }
 
-// DeletePrincipal removes the principal, its credentials and its group
-// memberships (as member and as group), recording a change for each.
+// DeletePrincipal removes the principal, its credentials, its group
+// memberships and ownerships (as member or owner and as group) and its
+// directory role assignments, recording a change for each.
 func (t *tx) DeletePrincipal(ctx context.Context, objectID string) error {
 	if err := t.writable("delete principal"); err != nil {
 		return err
@@ -219,6 +220,9 @@ func (t *tx) DeletePrincipal(ctx context.Context, objectID string) error {
 			return fmt.Errorf("delete principal %q: %w", objectID, err)
 		}
 	}
+	if err := t.deleteGraphLinks(ctx, objectID); err != nil {
+		return fmt.Errorf("delete principal %q: %w", objectID, err)
+	}
 	err = t.change(ctx, store.KindPrincipal, objectID, store.OpDelete, `DELETE FROM principals WHERE object_id = ?`, objectID)
 	if err != nil {
 		return fmt.Errorf("delete principal %q: %w", objectID, err)
@@ -227,12 +231,12 @@ func (t *tx) DeletePrincipal(ctx context.Context, objectID string) error {
 }
 
 const credentialCols = `principal_id, id, kind, secret_hash, hint, certificate_der,
-	thumbprint_sha1, thumbprint_sha256, not_before, not_after, created_at`
+	thumbprint_sha1, thumbprint_sha256, not_before, not_after, created_at, display_name`
 
 func scanCredential(row scanner) (store.Credential, error) {
 	var c store.Credential
 	err := row.Scan(&c.PrincipalID, &c.ID, &c.Kind, &c.SecretHash, &c.Hint, &c.CertificateDER,
-		&c.ThumbprintSHA1, &c.ThumbprintSHA256, timeCol{&c.NotBefore}, timeCol{&c.NotAfter}, timeCol{&c.CreatedAt})
+		&c.ThumbprintSHA1, &c.ThumbprintSHA256, timeCol{&c.NotBefore}, timeCol{&c.NotAfter}, timeCol{&c.CreatedAt}, &c.DisplayName)
 	return c, err
 }
 
@@ -256,9 +260,9 @@ func (t *tx) CreateCredential(ctx context.Context, c store.Credential) error {
 		return fmt.Errorf("create credential %q: principal %q: %w", c.ID, c.PrincipalID, store.ErrNotFound)
 	}
 	err = t.insert(ctx, store.KindCredential, credentialKey(c.PrincipalID, c.ID), `INSERT INTO credentials (`+credentialCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.PrincipalID, c.ID, string(c.Kind), c.SecretHash, c.Hint, c.CertificateDER,
-		c.ThumbprintSHA1, c.ThumbprintSHA256, t.d.ts(c.NotBefore), t.d.ts(c.NotAfter), t.d.ts(c.CreatedAt))
+		c.ThumbprintSHA1, c.ThumbprintSHA256, t.d.ts(c.NotBefore), t.d.ts(c.NotAfter), t.d.ts(c.CreatedAt), c.DisplayName)
 	if err != nil {
 		return fmt.Errorf("create credential %q of principal %q: %w", c.ID, c.PrincipalID, err)
 	}

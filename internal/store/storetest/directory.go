@@ -232,7 +232,7 @@ var directoryBehaviours = []behaviour{
 		})
 	}},
 	{"credentials/create, list and delete", func(t *testing.T, s store.Store) {
-		secret := store.Credential{ID: "c2", PrincipalID: "sp", Kind: store.CredentialSecret, SecretHash: []byte("hash"), Hint: "abc", CreatedAt: t0, NotAfter: t0.AddDate(1, 0, 0)}
+		secret := store.Credential{ID: "c2", PrincipalID: "sp", Kind: store.CredentialSecret, SecretHash: []byte("hash"), Hint: "abc", DisplayName: "ci", CreatedAt: t0, NotAfter: t0.AddDate(1, 0, 0)}
 		cert := store.Credential{ID: "c1", PrincipalID: "sp", Kind: store.CredentialCertificate, CertificateDER: []byte("der"),
 			ThumbprintSHA1: []byte("sha1"), ThumbprintSHA256: []byte("sha256"), NotBefore: t0, NotAfter: t0.AddDate(0, 6, 0), CreatedAt: t0}
 		update(t, s, func(ctx context.Context, tx store.Tx) error {

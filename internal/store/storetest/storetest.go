@@ -7,8 +7,8 @@
 // their first casing, the attachment index, the management group tree, the
 // deployment history and its trimming, one revision per writing Update,
 // the change feed, rollback on error and panic, serialized writers, and
-// the usage aggregates replicas flush and reads merge, and the activity
-// log. It
+// the usage aggregates replicas flush and reads merge, the activity log,
+// and Graph's applications, group owners and directory roles. It
 // must stay backend-neutral: no SQL, no driver types.
 package storetest
 
@@ -30,6 +30,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 	groups := [][]behaviour{
 		metaAndKeyBehaviours,
 		directoryBehaviours,
+		graphBehaviours,
 		resourceBehaviours,
 		rbacBehaviours,
 		managementGroupBehaviours,

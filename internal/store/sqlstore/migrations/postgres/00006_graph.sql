@@ -1,0 +1,40 @@
+-- Microsoft Graph's directory objects beyond principals: application
+-- registrations (whose credentials are properties of the application, as
+-- in Graph, kept as JSON beside it and written with it), group owners and
+-- directory role assignments; and a display name for credentials.
+
+-- +goose Up
+CREATE TABLE applications (
+    object_id             TEXT COLLATE "C" PRIMARY KEY,
+    app_id                TEXT COLLATE "C" NOT NULL UNIQUE,
+    display_name          TEXT NOT NULL,
+    credentials           JSONB NOT NULL,
+    federated_credentials JSONB NOT NULL,
+    document              BYTEA,
+    created_at            TIMESTAMPTZ,
+    updated_at            TIMESTAMPTZ
+);
+
+CREATE TABLE group_owners (
+    group_id TEXT COLLATE "C" NOT NULL REFERENCES principals (object_id),
+    owner_id TEXT COLLATE "C" NOT NULL REFERENCES principals (object_id),
+    PRIMARY KEY (group_id, owner_id)
+);
+CREATE INDEX group_owners_owner ON group_owners (owner_id);
+
+CREATE TABLE directory_role_assignments (
+    id                 TEXT COLLATE "C" PRIMARY KEY,
+    role_definition_id TEXT COLLATE "C" NOT NULL,
+    principal_id       TEXT COLLATE "C" NOT NULL REFERENCES principals (object_id),
+    directory_scope_id TEXT NOT NULL,
+    created_at         TIMESTAMPTZ,
+    UNIQUE (principal_id, role_definition_id, directory_scope_id)
+);
+
+ALTER TABLE credentials ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+
+-- +goose Down
+ALTER TABLE credentials DROP COLUMN display_name;
+DROP TABLE directory_role_assignments;
+DROP TABLE group_owners;
+DROP TABLE applications;
