@@ -363,6 +363,9 @@ type Tx interface {
 	// aggregates last seen before it and the flush records of replicas
 	// that have not flushed since; it says how many rows it deleted.
 	CompactUsage(ctx context.Context, before time.Time) (int, error)
+
+	// Key Vault secrets (keyvault.go).
+	VaultSecretTx
 }
 
 // SigningKey is an RS256 token-signing key. The private key is sealed by

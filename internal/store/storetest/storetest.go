@@ -41,6 +41,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		textBehaviours,
 		usageBehaviours,
 		activityBehaviours,
+		vaultSecretBehaviours,
 	}
 	for _, group := range groups {
 		for _, b := range group {
