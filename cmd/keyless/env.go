@@ -3,15 +3,19 @@ package main
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyless-io/keyless/internal/azcloud"
 	"github.com/keyless-io/keyless/internal/bootstrap"
 )
 
 func envCommand() *cobra.Command {
-	var dataDir string
+	var (
+		dataDir   string
+		az        bool
+		cloudName string
+	)
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print export lines that point Azure SDKs and the keyless CLI at this installation",
@@ -19,9 +23,16 @@ func envCommand() *cobra.Command {
 AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_AUTHORITY_HOST,
 AZURE_SUBSCRIPTION_ID, SSL_CERT_FILE and KEYLESS_CREDENTIALS.
 
+With --az it prints instead the commands that make the installation an Azure
+CLI cloud: export REQUESTS_CA_BUNDLE (the CA az trusts), az cloud register
+with every endpoint (the ADFS-style login endpoint https://host/adfs, which
+every az version accepts; Microsoft Graph at https://host/v1.0), az cloud set,
+az login --service-principal and az account set. See docs/azure-cli.md.
+
 The output contains the administrator's secret: evaluate it, do not log it.`,
 		Example: `  eval "$(keyless env)"
-  eval "$(keyless env --data-dir /var/lib/keyless)"`,
+  eval "$(keyless env --data-dir /var/lib/keyless)"
+  eval "$(keyless env --az)"          # then: az group list`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := filepath.Abs(filepath.Join(dataDir, bootstrap.CredentialsFile))
@@ -33,6 +44,12 @@ The output contains the administrator's secret: evaluate it, do not log it.`,
 				return fmt.Errorf("read credentials (has `keyless server --data-dir %s` run yet?): %w", dataDir, err)
 			}
 			out := cmd.OutOrStdout()
+			if az {
+				for _, line := range azcloud.Commands(c, cloudName) {
+					fmt.Fprintln(out, line)
+				}
+				return nil
+			}
 			for _, kv := range [][2]string{
 				{"AZURE_TENANT_ID", c.TenantID},
 				{"AZURE_CLIENT_ID", c.ClientID},
@@ -42,16 +59,13 @@ The output contains the administrator's secret: evaluate it, do not log it.`,
 				{"SSL_CERT_FILE", c.CACertificateFile},
 				{"KEYLESS_CREDENTIALS", path},
 			} {
-				fmt.Fprintf(out, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+				fmt.Fprintf(out, "export %s=%s\n", kv[0], azcloud.Quote(kv[1]))
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./keyless-data", "data directory of the server")
+	cmd.Flags().BoolVar(&az, "az", false, "print the az commands that register this installation as a cloud and log in")
+	cmd.Flags().StringVar(&cloudName, "cloud-name", azcloud.DefaultCloudName, "name of the az cloud (with --az)")
 	return cmd
-}
-
-// shellQuote quotes for POSIX shells so eval never splits or expands.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
