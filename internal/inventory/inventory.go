@@ -6,6 +6,7 @@
 package inventory
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -163,16 +164,32 @@ func Build(f *review.Facts, scope string, now time.Time) Inventory {
 		sort.Slice(id.LastUse, func(i, j int) bool { return id.LastUse[i].Audience < id.LastUse[j].Audience })
 		inv.Identities = append(inv.Identities, id)
 	}
-	sort.SliceStable(inv.Identities, func(i, j int) bool {
-		a, b := inv.Identities[i], inv.Identities[j]
-		if a.SubscriptionID != b.SubscriptionID {
-			return a.SubscriptionID < b.SubscriptionID
+	// Sort small keys, folded once, rather than the identities themselves.
+	type key struct {
+		sub, group, name string
+		i                int
+	}
+	keys := make([]key, len(inv.Identities))
+	for i, id := range inv.Identities {
+		keys[i] = key{id.SubscriptionID, strings.ToLower(id.ResourceGroup), strings.ToLower(id.Name), i}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := strings.Compare(a.sub, b.sub); c != 0 {
+			return c
 		}
-		if !strings.EqualFold(a.ResourceGroup, b.ResourceGroup) {
-			return strings.ToLower(a.ResourceGroup) < strings.ToLower(b.ResourceGroup)
+		if c := strings.Compare(a.group, b.group); c != 0 {
+			return c
 		}
-		return strings.ToLower(a.Name) < strings.ToLower(b.Name)
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return a.i - b.i
 	})
+	sorted := make([]Identity, len(keys))
+	for i, k := range keys {
+		sorted[i] = inv.Identities[k.i]
+	}
+	inv.Identities = sorted
 	return inv
 }
 
