@@ -223,8 +223,8 @@ func TestAllowedDoesNotAllocate(t *testing.T) {
 
 func TestBuiltinRoles(t *testing.T) {
 	roles := BuiltinRoles()
-	if len(roles) != 11 {
-		t.Fatalf("%d built-in roles, want 11", len(roles))
+	if len(roles) != 12 {
+		t.Fatalf("%d built-in roles, want 12", len(roles))
 	}
 	seen := map[string]bool{}
 	for _, r := range roles {
