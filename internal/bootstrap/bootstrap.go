@@ -237,6 +237,9 @@ func (inst *Installation) bootstrap(ctx context.Context, opts Options) error {
 	if err := installBuiltinRoles(ctx, inst.Store, opts.BuiltinRoles); err != nil {
 		return err
 	}
+	if err := ensureAdminDirectoryRole(ctx, inst.Store, inst.AdminObjectID); err != nil {
+		return err
+	}
 	if err := token.EnsureKey(ctx, inst.Store, inst.Keyring); err != nil {
 		return err
 	}
@@ -308,12 +311,15 @@ func (inst *Installation) firstStart(ctx context.Context, opts Options) error {
 		if err := tx.CreateCredential(ctx, directory.SecretCredential(inst.Keyring, admin.ObjectID, secret, now, time.Time{})); err != nil {
 			return err
 		}
-		return tx.CreateRoleAssignment(ctx, store.RoleAssignment{
+		if err := tx.CreateRoleAssignment(ctx, store.RoleAssignment{
 			Name: uuid.NewString(), Scope: "/", RoleDefinitionID: OwnerRoleID,
 			PrincipalID: admin.ObjectID, PrincipalType: "ServicePrincipal",
 			Description: "keyless administrator (created at first start)",
 			CreatedAt:   now, UpdatedAt: now, CreatedBy: admin.ObjectID, UpdatedBy: admin.ObjectID,
-		})
+		}); err != nil {
+			return err
+		}
+		return grantAdminDirectoryRole(ctx, tx, admin.ObjectID, now)
 	})
 	if errors.Is(err, store.ErrAlreadyExists) {
 		return inst.bootstrap(ctx, opts)
@@ -400,6 +406,48 @@ func (inst *Installation) loadCA(ctx context.Context) error {
 	}
 	inst.CA, err = pki.LoadCA(certDER, keyDER)
 	return err
+}
+
+// grantAdminDirectoryRole makes the administrator a Global Administrator
+// of the directory, as the account that creates an Entra tenant is (writes
+// through Microsoft Graph need a directory role), unless the directory
+// already has one: an operator who handed the role to someone else and
+// revoked the administrator's is not overruled.
+func grantAdminDirectoryRole(ctx context.Context, tx store.Tx, adminObjectID string, now time.Time) error {
+	held, err := tx.ListDirectoryRoleAssignments(ctx, store.DirectoryRoleAssignmentFilter{RoleDefinitionID: directory.GlobalAdministratorRoleID})
+	if err != nil || len(held) > 0 {
+		return err
+	}
+	err = tx.CreateDirectoryRoleAssignment(ctx, store.DirectoryRoleAssignment{
+		ID: uuid.NewString(), RoleDefinitionID: directory.GlobalAdministratorRoleID,
+		PrincipalID: adminObjectID, DirectoryScopeID: "/", CreatedAt: now,
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the administrator was deleted; nobody to grant it to
+	}
+	return err
+}
+
+// ensureAdminDirectoryRole grants the administrator of an installation
+// made before keyless served Microsoft Graph its directory role. It
+// changes nothing while the directory has a Global Administrator, so
+// later starts, and replicas starting together, write nothing.
+func ensureAdminDirectoryRole(ctx context.Context, st store.Store, adminObjectID string) error {
+	var held bool
+	err := st.View(ctx, func(tx store.Tx) error {
+		as, err := tx.ListDirectoryRoleAssignments(ctx, store.DirectoryRoleAssignmentFilter{RoleDefinitionID: directory.GlobalAdministratorRoleID})
+		held = len(as) > 0
+		return err
+	})
+	if err != nil || held {
+		return err
+	}
+	if _, err := st.Update(ctx, func(tx store.Tx) error {
+		return grantAdminDirectoryRole(ctx, tx, adminObjectID, time.Now().UTC())
+	}); err != nil {
+		return fmt.Errorf("grant the administrator its directory role: %w", err)
+	}
+	return nil
 }
 
 func rootGroup(tenantID string, now time.Time) store.ManagementGroup {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/bootstrap"
+	"github.com/keyless-io/keyless/internal/directory"
 	"github.com/keyless-io/keyless/internal/keyring"
 	"github.com/keyless-io/keyless/internal/store"
 )
@@ -310,6 +311,68 @@ func TestStartsCreateTheTenantRootGroupOnce(t *testing.T) {
 		}
 		if again := rootGroupOf(t, third); again != created {
 			t.Fatalf("a later start changed the root group: %+v, was %+v", again, created)
+		}
+		if now, _ := third.Store.Revision(context.Background()); now != rev {
+			t.Fatalf("a later start wrote to the store (revision %d, was %d)", now, rev)
+		}
+	})
+}
+
+func globalAdministrators(t *testing.T, inst *bootstrap.Installation) []store.DirectoryRoleAssignment {
+	t.Helper()
+	var got []store.DirectoryRoleAssignment
+	if err := inst.Store.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		got, err = tx.ListDirectoryRoleAssignments(context.Background(), store.DirectoryRoleAssignmentFilter{RoleDefinitionID: directory.GlobalAdministratorRoleID})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestTheAdministratorIsAGlobalAdministratorOnce(t *testing.T) {
+	t.Run("first start", func(t *testing.T) {
+		inst, err := open(t, filepath.Join(t.TempDir(), "data"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := globalAdministrators(t, inst)
+		if len(got) != 1 || got[0].PrincipalID != inst.AdminObjectID || got[0].DirectoryScopeID != "/" {
+			t.Fatalf("Global Administrators after the first start: %+v, want the administrator %s", got, inst.AdminObjectID)
+		}
+	})
+	t.Run("installation made before Microsoft Graph", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "data")
+		first, err := open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What an older version left: no directory role at all.
+		if _, err := first.Store.Update(context.Background(), func(tx store.Tx) error {
+			return tx.DeleteDirectoryRoleAssignment(context.Background(), globalAdministrators(t, first)[0].ID)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		first.Store.Close()
+
+		second, err := open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		granted := globalAdministrators(t, second)
+		if len(granted) != 1 || granted[0].PrincipalID != second.AdminObjectID {
+			t.Fatalf("Global Administrators after the upgrade: %+v", granted)
+		}
+		rev, _ := second.Store.Revision(context.Background())
+		second.Store.Close()
+
+		third, err := open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again := globalAdministrators(t, third); len(again) != 1 || again[0] != granted[0] {
+			t.Fatalf("a later start changed the grant: %+v, was %+v", again, granted)
 		}
 		if now, _ := third.Store.Revision(context.Background()); now != rev {
 			t.Fatalf("a later start wrote to the store (revision %d, was %d)", now, rev)

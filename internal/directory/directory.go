@@ -52,11 +52,17 @@ type Directory struct {
 	mu       sync.RWMutex
 	byObject map[string]*Entry // lower-case object ID
 	byApp    map[string]*Entry // lower-case app ID
+	// apps are application registrations by lower-case app ID, and
+	// appIDs their app IDs by lower-case object ID: an application's
+	// credentials sign its service principal in.
+	apps   map[string]*store.Application
+	appIDs map[string]string
 }
 
 // Load builds the index from the store.
 func Load(ctx context.Context, st store.Store, kr *keyring.Keyring) (*Directory, error) {
-	d := &Directory{st: st, kr: kr, byObject: map[string]*Entry{}, byApp: map[string]*Entry{}}
+	d := &Directory{st: st, kr: kr, byObject: map[string]*Entry{}, byApp: map[string]*Entry{},
+		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
 	if err := d.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -66,8 +72,16 @@ func Load(ctx context.Context, st store.Store, kr *keyring.Keyring) (*Directory,
 // Reload rebuilds the index from the store and swaps it in at once, so
 // lookups never see a half-built directory.
 func (d *Directory) Reload(ctx context.Context) error {
-	fresh := &Directory{byObject: map[string]*Entry{}, byApp: map[string]*Entry{}}
+	fresh := &Directory{byObject: map[string]*Entry{}, byApp: map[string]*Entry{},
+		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
 	err := d.st.View(ctx, func(tx store.Tx) error {
+		apps, err := tx.ListApplications(ctx)
+		if err != nil {
+			return err
+		}
+		for i := range apps {
+			fresh.putApp(&apps[i])
+		}
 		ps, err := tx.ListPrincipals(ctx, store.PrincipalFilter{})
 		if err != nil {
 			return err
@@ -88,8 +102,21 @@ func (d *Directory) Reload(ctx context.Context) error {
 	}
 	d.mu.Lock()
 	d.byObject, d.byApp = fresh.byObject, fresh.byApp
+	d.apps, d.appIDs = fresh.apps, fresh.appIDs
 	d.mu.Unlock()
 	return nil
+}
+
+func (d *Directory) putApp(a *store.Application) {
+	d.apps[strings.ToLower(a.AppID)] = a
+	d.appIDs[strings.ToLower(a.ObjectID)] = strings.ToLower(a.AppID)
+}
+
+func (d *Directory) removeApp(objectID string) {
+	if appID, ok := d.appIDs[strings.ToLower(objectID)]; ok {
+		delete(d.apps, appID)
+	}
+	delete(d.appIDs, strings.ToLower(objectID))
 }
 
 func (d *Directory) put(e *Entry) {
@@ -108,9 +135,11 @@ func (d *Directory) remove(objectID string) {
 
 // Apply re-reads every principal the changes touch.
 func (d *Directory) Apply(ctx context.Context, changes []store.Change) error {
-	touched := map[string]bool{}
+	touched, apps := map[string]bool{}, map[string]bool{}
 	for _, c := range changes {
 		switch c.Kind {
+		case store.KindApplication:
+			apps[c.Key] = true
 		case store.KindPrincipal:
 			touched[c.Key] = true
 		case store.KindCredential:
@@ -119,11 +148,23 @@ func (d *Directory) Apply(ctx context.Context, changes []store.Change) error {
 			touched[principalID] = true
 		}
 	}
-	if len(touched) == 0 {
+	if len(touched) == 0 && len(apps) == 0 {
 		return nil
 	}
 	entries := map[string]*Entry{}
+	appEntries := map[string]*store.Application{}
 	err := d.st.View(ctx, func(tx store.Tx) error {
+		for id := range apps {
+			a, err := tx.GetApplication(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				appEntries[id] = nil
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			appEntries[id] = &a
+		}
 		for id := range touched {
 			p, err := tx.GetPrincipal(ctx, id)
 			if errors.Is(err, store.ErrNotFound) {
@@ -154,7 +195,34 @@ func (d *Directory) Apply(ctx context.Context, changes []store.Change) error {
 			d.put(e)
 		}
 	}
+	for id, a := range appEntries {
+		d.removeApp(id)
+		if a != nil {
+			d.putApp(a)
+		}
+	}
 	return nil
+}
+
+// Application finds an application registration by application ID.
+func (d *Directory) Application(appID string) (store.Application, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	a := d.apps[strings.ToLower(appID)]
+	if a == nil {
+		return store.Application{}, false
+	}
+	return *a, true
+}
+
+// signInCredentials are the credentials a client may authenticate with:
+// its service principal's own and, as in Entra, those of its application.
+func (d *Directory) signInCredentials(e Entry) []store.Credential {
+	a, ok := d.Application(e.Principal.AppID)
+	if !ok || len(a.Credentials) == 0 {
+		return e.Credentials
+	}
+	return append(append([]store.Credential(nil), e.Credentials...), a.Credentials...)
 }
 
 // ByAppID finds a principal by application (client) ID.
@@ -190,7 +258,7 @@ func (d *Directory) AuthenticateSecret(appID, secret string, now time.Time) (sto
 		return store.Principal{}, ErrNotPrincipal
 	}
 	var sawSecret, expired bool
-	for _, c := range e.Credentials {
+	for _, c := range d.signInCredentials(e) {
 		if c.Kind != store.CredentialSecret {
 			continue
 		}
@@ -223,7 +291,7 @@ func (d *Directory) Certificate(appID string, sha1sum, sha256sum []byte, now tim
 	if e.Principal.Kind != store.PrincipalServicePrincipal {
 		return store.Principal{}, nil, ErrNotPrincipal
 	}
-	for _, c := range e.Credentials {
+	for _, c := range d.signInCredentials(e) {
 		if c.Kind != store.CredentialCertificate {
 			continue
 		}
