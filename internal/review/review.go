@@ -585,6 +585,9 @@ func breadth(d store.RoleDefinition) int {
 
 func (r *reviewer) sharedIdentity(p store.Principal) {
 	holders := r.attached[strings.ToLower(p.ResourceID)]
+	if len(holders) < 2 {
+		return
+	}
 	types := map[string]bool{}
 	var ids []string
 	for _, h := range holders {
