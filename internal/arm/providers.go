@@ -17,24 +17,34 @@ type Provider struct {
 // ProviderResourceType is one resource type of a Provider.
 type ProviderResourceType struct {
 	ResourceType string
-	APIVersions  []string
-	Locations    []string
+	// APIVersions are newest first: az takes the first stable one.
+	APIVersions []string
+	Locations   []string
+	// Capabilities is Azure's comma-separated list ("SupportsTags,
+	// SupportsLocation", "SupportsExtension", "None"); empty means "None".
+	Capabilities string
 }
 
 // genericAPIVersions are advertised for resource types keyless stores
 // generically; any date version is accepted for them.
 var genericAPIVersions = []string{"2024-01-01"}
 
-// RegisterProvider adds or replaces a provider in the catalogue (packages
-// that register routes for a namespace describe it here too).
+// RegisterProvider adds a provider to the catalogue (packages that register
+// routes for a namespace describe it here too). Types already listed for
+// the namespace are kept unless p lists them again, so that a package
+// serving one type does not hide the catalogue's others.
 func (s *Server) RegisterProvider(p Provider) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.providers[strings.ToLower(p.Namespace)] = p
+	key := strings.ToLower(p.Namespace)
+	if old, ok := s.providers[key]; ok {
+		p.ResourceTypes = mergeTypes(old.ResourceTypes, p.ResourceTypes)
+	}
+	s.providers[key] = p
 }
 
 func builtinProviders() []Provider {
-	return []Provider{
+	return append(catalogueProviders(), []Provider{
 		{Namespace: "Microsoft.Resources", ResourceTypes: []ProviderResourceType{
 			{ResourceType: "resourceGroups", APIVersions: ResourcesVersions.Versions},
 			{ResourceType: "resources", APIVersions: ResourcesVersions.Versions},
@@ -48,7 +58,7 @@ func builtinProviders() []Provider {
 			{ResourceType: "identities", APIVersions: ManagedIdentityVersions.Versions},
 			{ResourceType: "operations", APIVersions: ManagedIdentityVersions.Versions},
 		}},
-	}
+	}...)
 }
 
 // providerWire is armresources.Provider. Every namespace is Registered:
@@ -66,6 +76,7 @@ type providerResourceWire struct {
 	ResourceType string   `json:"resourceType"`
 	Locations    []string `json:"locations"`
 	APIVersions  []string `json:"apiVersions"`
+	Capabilities string   `json:"capabilities"`
 }
 
 // providerOf describes namespace, adding the generic types stored in the
@@ -85,7 +96,11 @@ func (s *Server) providerOf(idPrefix, namespace string, storedTypes []string) pr
 	seen := map[string]bool{}
 	for _, t := range p.ResourceTypes {
 		seen[strings.ToLower(t.ResourceType)] = true
-		w.ResourceTypes = append(w.ResourceTypes, providerResourceWire{ResourceType: t.ResourceType, Locations: nonNil(t.Locations), APIVersions: nonNil(t.APIVersions)})
+		caps := t.Capabilities
+		if caps == "" {
+			caps = capChild
+		}
+		w.ResourceTypes = append(w.ResourceTypes, providerResourceWire{ResourceType: t.ResourceType, Locations: nonNil(t.Locations), APIVersions: nonNil(t.APIVersions), Capabilities: caps})
 	}
 	for _, full := range storedTypes {
 		ns, typ, ok := strings.Cut(full, "/")
@@ -93,7 +108,7 @@ func (s *Server) providerOf(idPrefix, namespace string, storedTypes []string) pr
 			continue
 		}
 		seen[strings.ToLower(typ)] = true
-		w.ResourceTypes = append(w.ResourceTypes, providerResourceWire{ResourceType: typ, Locations: []string{}, APIVersions: genericAPIVersions})
+		w.ResourceTypes = append(w.ResourceTypes, providerResourceWire{ResourceType: typ, Locations: []string{}, APIVersions: genericAPIVersions, Capabilities: capTracked})
 	}
 	return w
 }
