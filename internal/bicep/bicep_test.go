@@ -1,6 +1,7 @@
 package bicep
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -199,5 +200,29 @@ func TestCompileParams(t *testing.T) {
 	}
 	if res.Parameters != nil {
 		t.Error("parameters emitted despite errors")
+	}
+}
+
+// TestSyntaxErrorRecovery: after a syntax error the parser goes on, so
+// every broken declaration is reported at its own position, and a
+// declaration without a name gives no linter warning about it.
+func TestSyntaxErrorRecovery(t *testing.T) {
+	src := "param x string\nvar = 1\nvar c = [1 2]\nvar d = {a: 1 b: 2}\nvar e = (1 +\nmodule m = {}\nresource r = {}\ntype t = \noutput o string = x\noutput p string = )\n"
+	res := compileMap(t, map[string]string{"main.bicep": src}, Options{})
+	want := []string{"2:5 BCP015", "3:12 BCP019", "4:15 BCP019", "6:1 BCP009", "6:10 BCP090", "7:12 BCP068", "8:10 BCP279", "10:19 BCP009"}
+	got := map[string]bool{}
+	for _, d := range res.Diagnostics {
+		got[fmt.Sprintf("%d:%d %s", d.Line, d.Column, d.Code)] = true
+		if d.Line == 0 || d.Column == 0 {
+			t.Errorf("diagnostic without a position: %s", d)
+		}
+		if strings.Contains(d.Message, `""`) {
+			t.Errorf("diagnostic about a nameless declaration: %s", d)
+		}
+	}
+	for _, w := range want {
+		if !got[w] {
+			t.Errorf("missing %s in %v", w, res.Diagnostics)
+		}
 	}
 }

@@ -429,17 +429,17 @@ func lint(m *model, diags *diagList) {
 		mark(r.stmt.Value)
 	}
 	for _, p := range m.params {
-		if !used[p.Name] {
+		if p.Name != "" && !used[p.Name] {
 			diags.add(m.path, p.NamePos, SeverityWarning, "no-unused-params", "Parameter %q is declared but never used.", p.Name)
 		}
 	}
 	for _, v := range m.vars {
-		if !used[v.Name] && !hasDecorator(v.Decorators, "export") {
+		if v.Name != "" && !used[v.Name] && !hasDecorator(v.Decorators, "export") {
 			diags.add(m.path, v.NamePos, SeverityWarning, "no-unused-vars", "Variable %q is declared but never used.", v.Name)
 		}
 	}
 	for _, r := range m.resources {
-		if r.existing && !r.nested && !used[r.stmt.Name] {
+		if r.existing && !r.nested && r.stmt.Name != "" && !used[r.stmt.Name] {
 			diags.add(m.path, r.stmt.NamePos, SeverityWarning, "no-unused-existing-resources", "Existing resource %q is declared but never used.", r.stmt.Name)
 		}
 		if p := propOf(r.body, "location"); p != nil {

@@ -218,7 +218,9 @@ func (m *model) addResource(s *ResourceStmt, parent *resource) {
 		}
 	} else {
 		r.fullType, r.apiVersion = typ, api
-		if !hasAPI || api == "" || strings.Count(typ, "/") < 1 {
+		if s.TypePos.Line == 0 {
+			// the parser already reported the missing type string
+		} else if !hasAPI || api == "" || strings.Count(typ, "/") < 1 {
 			m.errorf(s.TypePos, "BCP029", "The resource type is not valid. Specify a valid resource type of format \"<type-name>@<apiVersion>\".")
 		}
 		if parent != nil {
@@ -431,7 +433,9 @@ func (m *model) bindModule(mod *module) {
 	if p := propOf(obj, "name"); p != nil {
 		mod.name = p.Value
 	}
-	mod.child, mod.json = m.c.loadModule(m, s.Path, s.PathPos)
+	if s.PathPos.Line > 0 { // else the parser reported the missing path
+		mod.child, mod.json = m.c.loadModule(m, s.Path, s.PathPos)
+	}
 	childScope := "resourceGroup"
 	if mod.child != nil {
 		childScope = mod.child.targetScope

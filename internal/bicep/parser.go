@@ -44,7 +44,7 @@ func parse(file, src string, diags *diagList) *File {
 		if st != nil {
 			f.Statements = append(f.Statements, st)
 		}
-		if t := p.cur(); t.kind != tNewline && t.kind != tEOF {
+		if t := p.cur(); t.kind != tNewline && t.kind != tEOF && !p.declarationStart() {
 			p.errorf(t.pos, "BCP019", "Expected a new line character at this location.")
 			p.skipLine()
 		}
@@ -172,11 +172,35 @@ func (p *parser) skipLine() {
 			case "{", "[", "(":
 				depth++
 			case "}", "]", ")":
+				if depth == 0 && len(p.nl) > 1 {
+					// the closer of the enclosing literal: stop before it
+					return
+				}
 				depth--
 			}
 		}
 		p.i++
 	}
+}
+
+// declarationStart reports whether the current token starts a top-level
+// declaration (a keyword in the first column followed by its name): an
+// unclosed object or array ends there, so that one missing bracket does
+// not swallow the rest of the file.
+func (p *parser) declarationStart() bool {
+	t := p.cur()
+	if t.kind != tIdent || t.pos.Column != 1 {
+		return false
+	}
+	switch t.value {
+	case "param", "var", "resource", "module", "output", "type", "func", "import", "metadata":
+		n := p.peekAt(1)
+		return n.kind == tIdent || (t.value == "import" && n.kind == tSymbol && (n.value == "{" || n.value == "*"))
+	case "targetScope":
+		n := p.peekAt(1)
+		return n.kind == tSymbol && n.value == "="
+	}
+	return false
 }
 
 func (p *parser) identName(code, what string) (string, Pos, bool) {
@@ -709,6 +733,11 @@ func (p *parser) callArgs() []Expr {
 
 func (p *parser) primary() Expr {
 	t := p.cur()
+	if p.declarationStart() {
+		// the expression is missing: the next declaration starts here
+		p.errorf(t.pos, "BCP009", "Expected a literal value, an array, an object, a parenthesized expression, or a function call at this location.")
+		return &BadExpr{exprBase{t.pos}}
+	}
 	switch t.kind {
 	case tInt:
 		p.next()
@@ -809,7 +838,7 @@ func (p *parser) object() Expr {
 			p.next()
 			return obj
 		}
-		if t.kind == tEOF {
+		if t.kind == tEOF || p.declarationStart() {
 			p.errorf(t.pos, "BCP018", "Expected the \"}\" character at this location.")
 			return obj
 		}
@@ -878,7 +907,7 @@ func (p *parser) array() Expr {
 			p.next()
 			return arr
 		}
-		if t.kind == tEOF {
+		if t.kind == tEOF || p.declarationStart() {
 			p.errorf(t.pos, "BCP018", "Expected the \"]\" character at this location.")
 			return arr
 		}
@@ -1046,7 +1075,7 @@ func (p *parser) objectType() TypeExpr {
 		if p.accept("}") {
 			return ot
 		}
-		if p.cur().kind == tEOF {
+		if p.cur().kind == tEOF || p.declarationStart() {
 			p.errorf(p.cur().pos, "BCP018", "Expected the \"}\" character at this location.")
 			return ot
 		}
