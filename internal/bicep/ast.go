@@ -315,7 +315,6 @@ type (
 		typeBase
 		Namespace string
 		Name      string
-		Props     []string // .prop access into an imported object type: ns.t.prop (unsupported)
 	}
 	// TypeLiteral is 'a', 1, true, false or null as a type.
 	TypeLiteral struct {
@@ -359,6 +358,20 @@ type (
 		Type    string
 	}
 	TypeParen struct {
+		typeBase
+		X TypeExpr
+	}
+	// TypeAccess is a part of another type: T.prop, T.* (additional
+	// properties), T[*] (array items) or T[n] (a tuple item).
+	TypeAccess struct {
+		typeBase
+		X     TypeExpr
+		Kind  string // "prop", "*", "[*]", "[n]"
+		Prop  string
+		Index int64
+	}
+	// TypeNonNull is T!.
+	TypeNonNull struct {
 		typeBase
 		X TypeExpr
 	}

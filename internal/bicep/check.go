@@ -75,8 +75,6 @@ func (m *model) checkDecorators(ds []*Decorator, target string, t TypeExpr, loop
 					m.errorf(d.Args[0].Position(), "BCP070", "Argument of type %q is not assignable to parameter of type \"array\".", exprKind(d.Args[0]))
 				}
 			}
-		case "discriminator":
-			m.errorf(d.Pos, "BCP395", "The @discriminator decorator (tagged unions) is not supported by keyless.")
 		}
 	}
 }

@@ -516,6 +516,9 @@ func (d *decompiler) typeExpr(o *jObject, typeNames map[string]string, depth int
 		if n, ok := typeNames[name]; ok {
 			return n
 		}
+		if n, ok := typePointerExpr(name, typeNames); ok {
+			return n
+		}
 		d.warnf(ref, "decompile-unsupported", "The type reference %q is not decompiled; the value is typed any.", ref)
 		return "any"
 	}
@@ -549,6 +552,16 @@ func (d *decompiler) typeExpr(o *jObject, typeNames map[string]string, depth int
 		}
 		return "array"
 	case "object", "secureobject":
+		if dv, ok := objVal(o, "discriminator"); ok && depth < maxDepth {
+			if mapping, ok := objVal(dv, "mapping"); ok && len(mapping.keys) > 0 {
+				parts := make([]string, 0, len(mapping.keys))
+				for _, v := range mapping.vals {
+					mo, _ := v.(*jObject)
+					parts = append(parts, d.typeExpr(mo, typeNames, depth+1))
+				}
+				return strings.Join(parts, " | ")
+			}
+		}
 		props, ok := objVal(o, "properties")
 		if !ok || depth >= maxDepth {
 			return "object"
@@ -2145,4 +2158,40 @@ func (d *decompiler) symbolicAccess(n expr.Node) (string, bool) {
 		out += accessor(p)
 	}
 	return out, true
+}
+
+// typePointerExpr turns a $ref into a part of a definition
+// (name/properties/p/items/...) into Bicep type access (name.p[*]...).
+func typePointerExpr(ptr string, typeNames map[string]string) (string, bool) {
+	segs := strings.Split(ptr, "/")
+	dec := strings.NewReplacer("~1", "/", "~0", "~")
+	n, ok := typeNames[dec.Replace(segs[0])]
+	if !ok || len(segs) == 1 {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(n)
+	for i := 1; i < len(segs); i++ {
+		switch segs[i] {
+		case "properties":
+			if i+1 >= len(segs) || !validIdentifier(dec.Replace(segs[i+1])) {
+				return "", false
+			}
+			i++
+			b.WriteString("." + dec.Replace(segs[i]))
+		case "additionalProperties":
+			b.WriteString(".*")
+		case "items":
+			b.WriteString("[*]")
+		case "prefixItems":
+			if i+1 >= len(segs) {
+				return "", false
+			}
+			i++
+			b.WriteString("[" + segs[i] + "]")
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }

@@ -76,8 +76,10 @@ func usesTypeSyntax(t TypeExpr) bool {
 	switch x := t.(type) {
 	case nil:
 		return false
-	case *TypeObject, *TypeTuple, *TypeUnion, *TypeNullable, *TypeArray:
+	case *TypeObject, *TypeTuple, *TypeUnion, *TypeNullable, *TypeArray, *TypeAccess, *TypeNonNull:
 		return true
+	case *TypeResource:
+		return x.Keyword != "resource"
 	case *TypeParen:
 		return usesTypeSyntax(x.X)
 	case *TypeLiteral:
@@ -347,7 +349,7 @@ func (m *model) exportedVariables() []any {
 // the decorators' constraints and metadata, in the official order.
 func (m *model) parameter(p *ParamStmt) *jObject {
 	root := rootCx(m)
-	o := m.typeProperties(p.Type)
+	o := m.typeWith(p.Type, p.Decorators)
 	if p.Default != nil {
 		o.set("defaultValue", root.value(p.Default))
 	}
@@ -415,7 +417,7 @@ func mergeMetadata(o *jObject, key string, v any) {
 
 func (m *model) output(o *OutputStmt) *jObject {
 	root := rootCx(m)
-	out := m.typeProperties(o.Type)
+	out := m.typeWith(o.Type, o.Decorators)
 	m.applyModifiers(out, o.Decorators, false)
 	if f, ok := o.Value.(*ForExpr); ok {
 		out.set("copy", root.copyObject("", f, ""))

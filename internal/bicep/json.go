@@ -30,6 +30,17 @@ func (o *jObject) set(key string, v any) *jObject {
 	return o
 }
 
+// del removes key.
+func (o *jObject) del(key string) {
+	for i, k := range o.keys {
+		if k == key {
+			o.keys = append(o.keys[:i], o.keys[i+1:]...)
+			o.vals = append(o.vals[:i], o.vals[i+1:]...)
+			return
+		}
+	}
+}
+
 func (o *jObject) get(key string) (any, bool) {
 	if o == nil {
 		return nil, false

@@ -993,6 +993,44 @@ func (p *parser) typeOperand() TypeExpr {
 		case p.is("?"):
 			p.next()
 			t = &TypeNullable{typeBase{t.Position()}, t}
+		case p.is("!"):
+			p.next()
+			t = &TypeNonNull{typeBase{t.Position()}, t}
+		case p.is("["):
+			// T[*] and T[n]; T[] was handled above
+			n := p.peekAt(1)
+			if n.kind == tSymbol && n.value == "*" {
+				p.next()
+				p.next()
+				p.expect("]", "BCP018")
+				t = &TypeAccess{typeBase: typeBase{t.Position()}, X: t, Kind: "[*]"}
+				continue
+			}
+			if n.kind == tInt {
+				p.next()
+				p.next()
+				v, _ := strconv.ParseInt(n.value, 10, 64)
+				p.expect("]", "BCP018")
+				t = &TypeAccess{typeBase: typeBase{t.Position()}, X: t, Kind: "[n]", Index: v}
+				continue
+			}
+			return t
+		case p.is("."):
+			p.next()
+			if p.accept("*") {
+				t = &TypeAccess{typeBase: typeBase{t.Position()}, X: t, Kind: "*"}
+				continue
+			}
+			n, _, ok := p.identName("BCP020", "a property name")
+			if !ok {
+				return t
+			}
+			if ref, isRef := t.(*TypeRef); isRef && ref.Namespace == "" {
+				// ns.type or type.prop, told apart by the binder
+				ref.Namespace, ref.Name = ref.Name, n
+				continue
+			}
+			t = &TypeAccess{typeBase: typeBase{t.Position()}, X: t, Kind: "prop", Prop: n}
 		default:
 			return t
 		}
@@ -1010,36 +1048,30 @@ func (p *parser) typePrimary() TypeExpr {
 			if p.peekAt(1).kind == tSymbol && p.peekAt(1).value == "<" {
 				p.next()
 				p.next()
+				p.nl = append(p.nl, true)
+				defer func() { p.nl = p.nl[:len(p.nl)-1] }()
 				s := p.cur()
 				tr := &TypeResource{typeBase: typeBase{t.pos}, Keyword: t.value}
 				if s.kind == tString {
 					p.next()
 					tr.Type = s.value
 				}
-				for !p.is(">") && p.cur().kind != tEOF && p.cur().kind != tNewline {
+				for !p.is(">") && p.cur().kind != tEOF {
 					p.next()
 				}
 				p.expect(">", "BCP018")
-				for p.is(".") {
-					p.next()
-					p.next()
-				}
 				return tr
 			}
 		}
-		p.next()
-		ref := &TypeRef{typeBase: typeBase{t.pos}, Name: t.value}
-		if p.is(".") {
-			p.next()
-			n, _, _ := p.identName("BCP020", "a type name")
-			ref.Namespace, ref.Name = ref.Name, n
-			for p.is(".") {
+		if t.value == "sys" && p.peekAt(1).kind == tSymbol && p.peekAt(1).value == "." {
+			if n := p.peekAt(2); n.kind == tIdent && (n.value == "resourceInput" || n.value == "resourceOutput" || n.value == "resource") {
 				p.next()
-				n, _, _ := p.identName("BCP020", "a property name")
-				ref.Props = append(ref.Props, n)
+				p.next()
+				return p.typePrimary()
 			}
 		}
-		return ref
+		p.next()
+		return &TypeRef{typeBase: typeBase{t.pos}, Name: t.value}
 	case tString, tInt:
 		return &TypeLiteral{typeBase{t.pos}, p.primary()}
 	case tSymbol:

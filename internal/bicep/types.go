@@ -1,6 +1,7 @@
 package bicep
 
 import (
+	"fmt"
 	"path"
 	"strings"
 )
@@ -17,10 +18,22 @@ func (m *model) typeProperties(t TypeExpr) *jObject {
 		return o
 	case *TypeParen:
 		return m.typeProperties(x.X)
+	case *TypeAccess:
+		return m.typeAccess(x)
+	case *TypeNonNull:
+		if n, ok := unparen(x.X).(*TypeNullable); ok {
+			return m.typeProperties(n.X)
+		}
+		inner := m.typeProperties(x.X)
+		if _, ok := inner.get("nullable"); ok {
+			inner.del("nullable")
+		} else {
+			inner.set("nullable", false)
+		}
+		return inner
 	case *TypeRef:
-		if len(x.Props) > 0 {
-			m.errorf(x.Pos, "BCP393", "Type property access (%s.%s) is not supported by keyless.", x.Name, strings.Join(x.Props, "."))
-			return o
+		if x.Namespace != "" && x.Namespace != "sys" && m.isTypeName(x.Namespace) {
+			return m.typeAccess(x)
 		}
 		if x.Namespace != "" && x.Namespace != "sys" {
 			s := m.syms[x.Namespace]
@@ -59,7 +72,7 @@ func (m *model) typeProperties(t TypeExpr) *jObject {
 		o.set("type", "array")
 		var items []any
 		for i, it := range x.Items {
-			ip := m.typeProperties(it)
+			ip := m.typeWith(it, x.Decos[i])
 			m.applyModifiers(ip, x.Decos[i], false)
 			items = append(items, ip)
 		}
@@ -70,17 +83,17 @@ func (m *model) typeProperties(t TypeExpr) *jObject {
 		o.set("items", false)
 	case *TypeObject:
 		o.set("type", "object")
-		if len(x.Props) > 0 {
+		if len(x.Props) > 0 || x.Additional != nil {
 			props := newObj()
 			for _, p := range x.Props {
-				pp := m.typeProperties(p.Type)
+				pp := m.typeWith(p.Type, p.Decorators)
 				m.applyModifiers(pp, p.Decorators, false)
 				props.set(p.Name, pp)
 			}
 			o.set("properties", props)
 		}
 		if x.Additional != nil {
-			ap := m.typeProperties(x.Additional)
+			ap := m.typeWith(x.Additional, x.AddDecos)
 			m.applyModifiers(ap, x.AddDecos, false)
 			o.set("additionalProperties", ap)
 		}
@@ -119,9 +132,243 @@ func (m *model) typeProperties(t TypeExpr) *jObject {
 			mergeMetadata(o, "resourceType", x.Type)
 			return o
 		}
-		m.errorf(x.Pos, "BCP395", "%s<...> types need Azure's resource type library, which keyless does not have.", x.Keyword)
+		return m.resourceDerived(x, nil)
 	}
 	return o
+}
+
+// isTypeName: name is a type declared in (or imported into) the file.
+func (m *model) isTypeName(name string) bool {
+	s := m.syms[name]
+	return s != nil && s.kind == symType
+}
+
+// typeAccess is a part of a declared type (T.prop, T.*, T[*], T[n]): a
+// $ref pointing inside the declaration, or for a part of a resource
+// derived type the derived type's pointer, as the official compiler emits.
+func (m *model) typeAccess(t TypeExpr) *jObject {
+	root, segs, res := m.typePointer(t, 0)
+	if res != nil {
+		return m.resourceDerived(res, segs)
+	}
+	if root == "" {
+		return newObj()
+	}
+	enc := strings.NewReplacer("~", "~0", "/", "~1")
+	ref := "#/definitions/" + enc.Replace(root)
+	for _, s := range segs {
+		ref += "/" + enc.Replace(s)
+	}
+	return newObj().set("$ref", ref)
+}
+
+// typePointer resolves an access chain to the declaration it starts at
+// (or the resource derived type) and the JSON pointer segments inside it.
+func (m *model) typePointer(t TypeExpr, depth int) (string, []string, *TypeResource) {
+	if depth > maxDepth {
+		return "", nil, nil
+	}
+	switch x := t.(type) {
+	case *TypeParen:
+		return m.typePointer(x.X, depth+1)
+	case *TypeResource:
+		if x.Keyword == "resource" {
+			m.errorf(x.Pos, "BCP393", "Type property access is not supported on resource<...> types; use resourceInput<...> or resourceOutput<...>.")
+			return "", nil, nil
+		}
+		return "", nil, x
+	case *TypeRef:
+		if x.Namespace != "" && x.Namespace != "sys" && m.isTypeName(x.Namespace) {
+			return x.Namespace, []string{"properties", x.Name}, nil
+		}
+		if x.Namespace != "" && x.Namespace != "sys" {
+			if s := m.syms[x.Namespace]; s != nil && s.kind == symNamespace {
+				return x.Namespace + "." + x.Name, nil, nil
+			}
+		}
+		if m.isTypeName(x.Name) && x.Namespace == "" {
+			return x.Name, nil, nil
+		}
+		m.errorf(x.Pos, "BCP393", "Type property access needs a declared type; %q is not one.", x.Name)
+		return "", nil, nil
+	case *TypeAccess:
+		root, segs, res := m.typePointer(x.X, depth+1)
+		if root == "" && res == nil {
+			return "", nil, nil
+		}
+		switch x.Kind {
+		case "prop":
+			segs = append(segs, "properties", x.Prop)
+		case "*":
+			segs = append(segs, "additionalProperties")
+		case "[*]":
+			segs = append(segs, "items")
+		case "[n]":
+			segs = append(segs, "prefixItems", fmt.Sprint(x.Index))
+		}
+		return root, segs, res
+	}
+	m.errorf(t.Position(), "BCP393", "Type property access needs a declared type.")
+	return "", nil, nil
+}
+
+// resourceDerived is resourceInput<'type@version'> or resourceOutput<...>
+// (with a pointer into the resource's body): the official compiler takes
+// the ARM type from Azure's type library, which keyless does not have, so
+// it is inferred from the member named (string for name, location, id,
+// kind..., object for properties, tags, sku, identity..., string for a
+// tag value); a member not known that way gets no type, which is what the
+// official compiler emits for an any-typed member.
+func (m *model) resourceDerived(x *TypeResource, segs []string) *jObject {
+	o := newObj()
+	if typ := derivedTypeName(segs); typ != "" {
+		o.set("type", typ)
+	}
+	src := x.Type
+	if i := strings.Index(src, ":"); i >= 0 && !strings.Contains(src[:i], "/") {
+		src = src[i+1:] // az:Microsoft.X/y@v
+	}
+	if len(segs) > 0 {
+		enc := strings.NewReplacer("~", "~0", "/", "~1")
+		parts := make([]string, len(segs))
+		for i, s := range segs {
+			parts[i] = enc.Replace(s)
+		}
+		src += "#" + strings.Join(parts, "/")
+	}
+	meta := newObj().set("source", src)
+	if x.Keyword == "resourceOutput" {
+		meta.set("output", true)
+	}
+	mergeMetadata(o, "__bicep_resource_derived_type!", meta)
+	return o
+}
+
+func derivedTypeName(segs []string) string {
+	if len(segs) == 0 {
+		return "object"
+	}
+	last := segs[len(segs)-1]
+	if len(segs) >= 2 && segs[len(segs)-2] == "properties" {
+		top := len(segs) == 2
+		switch last {
+		case "name", "location", "kind", "id", "type", "apiVersion", "etag", "managedBy", "principalId", "tenantId", "clientId", "roleDefinitionId", "principalType", "scope", "description", "provisioningState":
+			return "string"
+		case "properties", "tags", "sku", "identity", "plan", "extendedLocation", "userAssignedIdentities":
+			return "object"
+		case "zones", "dependsOn", "accessPolicies":
+			return "array"
+		}
+		_ = top
+		return ""
+	}
+	if last == "additionalProperties" && len(segs) >= 3 && segs[len(segs)-2] == "tags" {
+		return "string"
+	}
+	if last == "additionalProperties" && len(segs) >= 3 && segs[len(segs)-2] == "userAssignedIdentities" {
+		return "object"
+	}
+	if last == "items" && len(segs) >= 3 && segs[len(segs)-2] == "accessPolicies" {
+		return "object"
+	}
+	return ""
+}
+
+// typeWith is typeProperties of a type with the decorators of its
+// declaration: @discriminator('p') makes a union of object types a tagged
+// union.
+func (m *model) typeWith(t TypeExpr, ds []*Decorator) *jObject {
+	if d := decorator(ds, "discriminator"); d != nil {
+		if len(d.Args) == 1 {
+			if lit, ok := d.Args[0].(*StringLit); ok {
+				return m.discriminated(t, lit.Value, d.Pos)
+			}
+		}
+		m.errorf(d.Pos, "BCP070", "The discriminator decorator expects one string literal: the name of the discriminator property.")
+	}
+	return m.typeProperties(t)
+}
+
+// discriminated emits a tagged union: {"type": "object", "discriminator":
+// {"propertyName", "mapping"}}, members that are tagged unions themselves
+// flattened into it, as the official compiler does.
+func (m *model) discriminated(t TypeExpr, prop string, at Pos) *jObject {
+	switch x := unparen(t).(type) {
+	case *TypeNullable:
+		o := m.discriminated(x.X, prop, at)
+		o.set("nullable", true)
+		return o
+	case *TypeNonNull:
+		return m.discriminated(x.X, prop, at)
+	}
+	mapping := newObj()
+	var add func(owner *model, t TypeExpr, depth int)
+	add = func(owner *model, t TypeExpr, depth int) {
+		if depth > 64 {
+			return
+		}
+		switch x := unparen(t).(type) {
+		case *TypeUnion:
+			for _, mem := range x.Members {
+				add(owner, mem, depth+1)
+			}
+			return
+		case *TypeRef:
+			if x.Namespace == "" {
+				if s := owner.syms[x.Name]; s != nil && s.kind == symType && s.typ != nil {
+					src := owner
+					if s.from != nil {
+						src = s.from
+					}
+					if _, isUnion := unparen(s.typ.Value).(*TypeUnion); isUnion {
+						add(src, s.typ.Value, depth+1)
+						return
+					}
+					if v, ok := src.discriminatorValue(s.typ.Value, prop, depth+1); ok {
+						mapping.set(v, owner.typeProperties(x))
+						return
+					}
+				}
+			}
+		default:
+			if v, ok := owner.discriminatorValue(x, prop, depth+1); ok {
+				mapping.set(v, owner.typeProperties(x))
+				return
+			}
+		}
+		m.errorf(t.Position(), "BCP364", "The property %q must be a required string literal on all union member types.", prop)
+	}
+	add(m, t, 0)
+	return newObj().set("type", "object").set("discriminator", newObj().set("propertyName", prop).set("mapping", mapping))
+}
+
+// discriminatorValue is the string literal type of property prop of an
+// object type.
+func (m *model) discriminatorValue(t TypeExpr, prop string, depth int) (string, bool) {
+	if depth > 64 {
+		return "", false
+	}
+	switch x := unparen(t).(type) {
+	case *TypeObject:
+		for _, p := range x.Props {
+			if p.Name == prop {
+				if lit, ok := unparen(p.Type).(*TypeLiteral); ok {
+					if s, ok := lit.Value.(*StringLit); ok {
+						return s.Value, true
+					}
+				}
+			}
+		}
+	case *TypeRef:
+		if s := m.syms[x.Name]; s != nil && s.kind == symType && s.typ != nil && x.Namespace == "" {
+			src := m
+			if s.from != nil {
+				src = s.from
+			}
+			return src.discriminatorValue(s.typ.Value, prop, depth+1)
+		}
+	}
+	return "", false
 }
 
 func unparen(t TypeExpr) TypeExpr {
@@ -157,7 +404,7 @@ func (m *model) definitions() *jObject {
 		if s.kind != symType {
 			continue
 		}
-		d := s.from.typeProperties(s.typ.Value)
+		d := s.from.typeWith(s.typ.Value, s.typ.Decorators)
 		s.from.applyModifiers(d, s.typ.Decorators, false)
 		mergeMetadata(d, "__bicep_imported_from!", newObj().set("sourceTemplate", relPath(m.path, s.from.path)))
 		defs.set(s.name, d)
@@ -174,14 +421,14 @@ func (m *model) definitions() *jObject {
 			if !hasDecorator(t.Decorators, "export") {
 				continue
 			}
-			d := s.ns.typeProperties(t.Value)
+			d := s.ns.typeWith(t.Value, t.Decorators)
 			s.ns.applyModifiers(d, t.Decorators, false)
 			mergeMetadata(d, "__bicep_imported_from!", newObj().set("sourceTemplate", relPath(m.path, s.ns.path)))
 			defs.set(im.Wildcard+"."+t.Name, d)
 		}
 	}
 	for _, t := range m.types {
-		d := m.typeProperties(t.Value)
+		d := m.typeWith(t.Value, t.Decorators)
 		m.applyModifiers(d, t.Decorators, true)
 		defs.set(t.Name, d)
 	}
@@ -308,8 +555,14 @@ func (m *model) importClosure(src *model, s *symbol, seen map[*symbol]bool) {
 		case *TypeRef:
 			if x.Namespace == "" {
 				names = append(names, x.Name)
+			} else if src.isTypeName(x.Namespace) {
+				names = append(names, x.Namespace)
 			}
 		case *TypeParen:
+			walkType(x.X)
+		case *TypeAccess:
+			walkType(x.X)
+		case *TypeNonNull:
 			walkType(x.X)
 		case *TypeNullable:
 			walkType(x.X)
