@@ -226,3 +226,32 @@ func TestSyntaxErrorRecovery(t *testing.T) {
 		}
 	}
 }
+
+// TestReadEnvironmentVariable: readEnvironmentVariable in a .bicepparam
+// file reads the environment at compile time, falls back to its default,
+// and is an error without either; in a .bicep file it does not exist.
+func TestReadEnvironmentVariable(t *testing.T) {
+	fsys := fstest.MapFS{
+		"main.bicep":      {Data: []byte("param a string\nparam b string\noutput o string = '${a}${b}'\n")},
+		"main.bicepparam": {Data: []byte("using './main.bicep'\nparam a = readEnvironmentVariable('KEYLESS_TEST_A')\nparam b = readEnvironmentVariable('KEYLESS_TEST_B', 'fallback')\n")},
+		"bad.bicepparam":  {Data: []byte("using './main.bicep'\nparam a = readEnvironmentVariable('KEYLESS_TEST_MISSING')\nparam b = 'x'\n")},
+		"env.bicep":       {Data: []byte("output o string = readEnvironmentVariable('X')\n")},
+	}
+	env := map[string]string{"KEYLESS_TEST_A": "from-env"}
+	opts := Options{LookupEnv: func(n string) (string, bool) { v, ok := env[n]; return v, ok }}
+	res, err := CompileParams(fsys, "main.bicepparam", opts)
+	if err != nil || ErrorCount(res.Diagnostics) > 0 {
+		t.Fatalf("%v %v", err, res.Diagnostics)
+	}
+	if !strings.Contains(string(res.Parameters), `"value": "from-env"`) || !strings.Contains(string(res.Parameters), `"value": "fallback"`) {
+		t.Errorf("parameters: %s", res.Parameters)
+	}
+	res, _ = CompileParams(fsys, "bad.bicepparam", opts)
+	if ErrorCount(res.Diagnostics) == 0 || res.Parameters != nil || !strings.Contains(res.Diagnostics[0].String(), "KEYLESS_TEST_MISSING") {
+		t.Errorf("missing variable: %v", res.Diagnostics)
+	}
+	cres, _ := Compile(fsys, "env.bicep", opts)
+	if ErrorCount(cres.Diagnostics) == 0 || cres.Diagnostics[0].Code != "BCP057" {
+		t.Errorf("in a .bicep file: %v", cres.Diagnostics)
+	}
+}

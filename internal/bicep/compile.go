@@ -24,6 +24,9 @@ type Options struct {
 	// NoLint skips the linter rules (Compile runs them by default and
 	// reports their findings as warnings).
 	NoLint bool
+	// LookupEnv reads environment variables for readEnvironmentVariable()
+	// in .bicepparam files; nil: the process environment (os.LookupEnv).
+	LookupEnv func(name string) (string, bool)
 }
 
 // Result is a compiled template and the diagnostics of every file
@@ -442,8 +445,8 @@ func (c *cx) loadFunction(x *CallExpr) Expr {
 			c.errorf(lit.Pos, "BCP186", "Unable to parse literal JSON value: %v.", err)
 			return &NullLit{exprBase{x.Pos}}
 		}
-		if len(x.Args) > 1 {
-			c.errorf(x.Args[1].Position(), "BCP338", "A JSONPath argument to loadJsonContent is not supported by keyless.")
+		if v, ok = c.selectJSONPath(x, v); !ok {
+			return &NullLit{exprBase{x.Pos}}
 		}
 		return jsonToExpr(v, x.Pos)
 	default: // loadYamlContent
@@ -452,8 +455,122 @@ func (c *cx) loadFunction(x *CallExpr) Expr {
 			c.errorf(lit.Pos, "BCP186", "Unable to parse YAML value: %v.", err)
 			return &NullLit{exprBase{x.Pos}}
 		}
-		return jsonToExpr(yamlToJSON(v), x.Pos)
+		jv, ok := c.selectJSONPath(x, yamlToJSON(v))
+		if !ok {
+			return &NullLit{exprBase{x.Pos}}
+		}
+		return jsonToExpr(jv, x.Pos)
 	}
+}
+
+// selectJSONPath applies the JSONPath argument of loadJsonContent and
+// loadYamlContent (the second one, a compile-time string): $, .name,
+// ['name'], [n], [*] and .* are supported; a path with a wildcard selects
+// an array of the matches, as Json.NET's SelectTokens does.
+func (c *cx) selectJSONPath(x *CallExpr, v any) (any, bool) {
+	if len(x.Args) < 2 {
+		return v, true
+	}
+	lit, ok := x.Args[1].(*StringLit)
+	if !ok {
+		c.errorf(x.Args[1].Position(), "BCP032", "The value must be a compile-time constant.")
+		return nil, false
+	}
+	out, wildcard, err := jsonPath(v, lit.Value)
+	if err != nil || len(out) == 0 {
+		c.errorf(lit.Pos, "BCP235", "Specified JSONPath does not exist in the given file or is invalid.")
+		return nil, false
+	}
+	if wildcard {
+		return out, true
+	}
+	return out[0], true
+}
+
+func jsonPath(root any, p string) ([]any, bool, error) {
+	cur := []any{root}
+	wildcard := false
+	i := 0
+	if strings.HasPrefix(p, "$") {
+		i = 1
+	}
+	children := func(v any) []any {
+		switch t := v.(type) {
+		case *jObject:
+			return append([]any(nil), t.vals...)
+		case []any:
+			return t
+		}
+		return nil
+	}
+	for i < len(p) {
+		var next []any
+		switch {
+		case strings.HasPrefix(p[i:], ".*") || strings.HasPrefix(p[i:], "[*]"):
+			wildcard = true
+			if p[i] == '.' {
+				i += 2
+			} else {
+				i += 3
+			}
+			for _, v := range cur {
+				next = append(next, children(v)...)
+			}
+		case p[i] == '.':
+			j := i + 1
+			for j < len(p) && p[j] != '.' && p[j] != '[' {
+				j++
+			}
+			name := p[i+1 : j]
+			if name == "" {
+				return nil, false, errors.New("empty member name")
+			}
+			i = j
+			for _, v := range cur {
+				if o, ok := v.(*jObject); ok {
+					if val, ok := o.get(name); ok {
+						next = append(next, val)
+					}
+				}
+			}
+		case p[i] == '[':
+			end := strings.IndexByte(p[i:], ']')
+			if end < 0 {
+				return nil, false, errors.New("unterminated [")
+			}
+			inner := strings.TrimSpace(p[i+1 : i+end])
+			i += end + 1
+			if len(inner) >= 2 && (inner[0] == '\'' || inner[0] == '"') && inner[len(inner)-1] == inner[0] {
+				name := inner[1 : len(inner)-1]
+				for _, v := range cur {
+					if o, ok := v.(*jObject); ok {
+						if val, ok := o.get(name); ok {
+							next = append(next, val)
+						}
+					}
+				}
+				break
+			}
+			n, err := strconv.Atoi(inner)
+			if err != nil {
+				return nil, false, err
+			}
+			for _, v := range cur {
+				if arr, ok := v.([]any); ok {
+					if n < 0 {
+						n += len(arr)
+					}
+					if n >= 0 && n < len(arr) {
+						next = append(next, arr[n])
+					}
+				}
+			}
+		default:
+			return nil, false, errors.New("unexpected character")
+		}
+		cur = next
+	}
+	return cur, wildcard, nil
 }
 
 func yamlToJSON(v any) any {

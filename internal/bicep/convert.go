@@ -2,6 +2,7 @@ package bicep
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/keyless-io/keyless/internal/deploy/expr"
@@ -520,13 +521,28 @@ func (c *cx) property(x *PropertyAccess) aexpr {
 		}
 	}
 	base := c.conv(x.X)
-	if x.Safe {
+	if x.Safe || c.guardedSafe(x.X) {
 		if inner, ok := base.(*aCall); ok && inner.name == "tryGet" && len(inner.props) == 0 {
 			return call("tryGet", append(append([]aexpr(nil), inner.args...), aStr(x.Name))...)
 		}
 		return call("tryGet", base, aStr(x.Name))
 	}
 	return withProps(base, aStr(x.Name))
+}
+
+// guardedSafe: e is a .? access on a conditional resource, whose members
+// stay null-safe (r.?properties.x is tryGet(if(...), 'properties', 'x')).
+func (c *cx) guardedSafe(e Expr) bool {
+	for {
+		pa, ok := e.(*PropertyAccess)
+		if !ok {
+			return false
+		}
+		if r, _ := c.m.resourceRef(pa.X); r != nil {
+			return pa.Safe && r.cond != nil && pa.Name != "id" && pa.Name != "name" && pa.Name != "type" && pa.Name != "apiVersion"
+		}
+		e = pa.X
+	}
 }
 
 func (c *cx) checkModuleOutput(mod *module, name string, p Pos) {
@@ -561,6 +577,22 @@ func (c *cx) resourceProperty(r *resource, idx Expr, x *PropertyAccess) aexpr {
 		return call("null")
 	}
 	rc := c.resourceContext(r, idx)
+	if x.Safe && r.cond != nil {
+		// .? on a conditional resource: guarded by its condition, as the
+		// official compiler emits it
+		guard := func(v aexpr) aexpr { return call("if", rc.conv(r.cond), v, call("null")) }
+		switch x.Name {
+		case "id":
+			return guard(rc.resourceID(r))
+		case "name":
+			return guard(rc.conv(r.name))
+		case "type":
+			return aStr(r.fullType)
+		case "apiVersion":
+			return aStr(r.apiVersion)
+		}
+		return call("tryGet", guard(c.reference(r, idx, true)), aStr(x.Name))
+	}
 	switch x.Name {
 	case "id":
 		return rc.resourceID(r)
@@ -879,8 +911,7 @@ func (c *cx) builtin(x *CallExpr) aexpr {
 	case "loadTextContent", "loadJsonContent", "loadYamlContent", "loadFileAsBase64":
 		return call("null") // diagnostic reported by loadFunction
 	case "readEnvironmentVariable":
-		c.errorf(x.Pos, "BCP338", "readEnvironmentVariable is not supported: keyless compiles without reading the environment.")
-		return call("null")
+		return c.readEnvironmentVariable(x)
 	case "parameters", "variables", "copyIndex":
 		c.errorf(x.NamePos, "BCP082", "The name %q does not exist in the current context. %s.", name, armOnlyNotInBicep[name])
 		return call("null")
@@ -935,4 +966,35 @@ func exprText(e Expr) string {
 		return exprText(x.X) + "[...]"
 	}
 	return "expression"
+}
+
+// readEnvironmentVariable('NAME'[, default]) in a .bicepparam file: the
+// variable's value at compile time (Options.LookupEnv, else the process
+// environment), or the default.
+func (c *cx) readEnvironmentVariable(x *CallExpr) aexpr {
+	if !c.m.file.Params {
+		c.errorf(x.NamePos, "BCP057", "The name \"readEnvironmentVariable\" does not exist in the current context; it is available only in .bicepparam files.")
+		return call("null")
+	}
+	if len(x.Args) < 1 || len(x.Args) > 2 {
+		c.errorf(x.Pos, "BCP071", "Expected 1 to 2 arguments, but got %d.", len(x.Args))
+		return call("null")
+	}
+	lit, ok := x.Args[0].(*StringLit)
+	if !ok {
+		c.errorf(x.Args[0].Position(), "BCP032", "The value must be a compile-time constant.")
+		return call("null")
+	}
+	lookup := c.m.c.opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	if v, ok := lookup(lit.Value); ok {
+		return aStr(v)
+	}
+	if len(x.Args) == 2 {
+		return c.conv(x.Args[1])
+	}
+	c.errorf(x.Pos, "BCP338", "Failed to evaluate parameter: Environment variable %q does not exist, and no default value set.", lit.Value)
+	return call("null")
 }
