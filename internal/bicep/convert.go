@@ -23,10 +23,13 @@ type cx struct {
 	// bound holds names bound by loops or lambdas that this context does
 	// not replace (property loops outside strict contexts).
 	depth int
+	// modVars are lambda parameters standing for the modules of a whole
+	// module collection: their .outputs.x is the output's value.
+	modVars map[string]bool
 }
 
 func (c *cx) with(names map[string]aexpr) *cx {
-	n := &cx{m: c.m, locals: make(map[string]aexpr, len(c.locals)+len(names)), strict: c.strict, inFunc: c.inFunc, depth: c.depth}
+	n := &cx{m: c.m, locals: make(map[string]aexpr, len(c.locals)+len(names)), strict: c.strict, inFunc: c.inFunc, depth: c.depth, modVars: c.modVars}
 	for k, v := range c.locals {
 		n.locals[k] = v
 	}
@@ -452,6 +455,10 @@ func (c *cx) ident(x *Ident) aexpr {
 // wholeResource is a resource used as a value: its full reference.
 func (c *cx) wholeResource(r *resource, idx Expr, p Pos) aexpr {
 	if r.loop != nil && idx == nil {
+		if c.m.symbolic && !c.strict {
+			// the whole collection, as the official compiler emits it
+			return call("references", aStr(r.symName), aStr("full"))
+		}
 		c.errorf(p, "BCP144", "Directly referencing a resource or module collection is not supported here. Apply an array indexer to the expression.")
 		return call("null")
 	}
@@ -500,6 +507,15 @@ func (c *cx) property(x *PropertyAccess) aexpr {
 		}
 		c.errorf(x.NamePos, "BCP053", "The type \"module\" does not contain property %q. Available properties include \"name\", \"outputs\".", x.Name)
 		return call("null")
+	}
+	// m.outputs.name of a lambda over a module collection
+	if pa, ok := x.X.(*PropertyAccess); ok && pa.Name == "outputs" {
+		if id, ok := pa.X.(*Ident); ok && c.modVars[id.Name] {
+			if pa.Safe || x.Safe {
+				return call("tryGet", c.conv(id), aStr("outputs"), aStr(x.Name), aStr("value"))
+			}
+			return withProps(c.conv(id), aStr("outputs"), aStr(x.Name), aStr("value"))
+		}
 	}
 	// mod.outputs.name: the output's value
 	if pa, ok := x.X.(*PropertyAccess); ok && pa.Name == "outputs" {
@@ -814,6 +830,9 @@ func (c *cx) moduleID(mod *module, idx Expr) aexpr {
 
 func (c *cx) moduleReference(mod *module, idx Expr) aexpr {
 	if mod.loop != nil && idx == nil {
+		if c.m.symbolic && !c.strict {
+			return call("references", aStr(mod.stmt.Name))
+		}
 		c.errorf(mod.stmt.NamePos, "BCP144", "Directly referencing a resource or module collection is not supported here. Apply an array indexer to the expression.")
 		return call("null")
 	}
@@ -925,8 +944,28 @@ func (c *cx) builtin(x *CallExpr) aexpr {
 		c.errorf(x.NamePos, "BCP082", "The name %q does not exist in the current context. Did you mean %q?", name, info.Name)
 	}
 	args := make([]aexpr, 0, len(x.Args))
-	for _, a := range x.Args {
-		args = append(args, c.conv(a))
+	inner := c
+	if len(x.Args) > 1 {
+		if mod, idx := c.m.moduleRef(x.Args[0]); mod != nil && idx == nil && mod.loop != nil {
+			// map(mods, m => m.outputs.x): m is a module
+			inner = c.with(nil)
+			inner.modVars = map[string]bool{}
+			for k := range c.modVars {
+				inner.modVars[k] = true
+			}
+			for _, a := range x.Args[1:] {
+				if l, ok := a.(*LambdaExpr); ok && len(l.Params) > 0 {
+					inner.modVars[l.Params[0]] = true
+				}
+			}
+		}
+	}
+	for i, a := range x.Args {
+		if i == 0 {
+			args = append(args, c.conv(a))
+			continue
+		}
+		args = append(args, inner.conv(a))
 	}
 	return call(info.Name, args...)
 }

@@ -58,6 +58,10 @@ func (m *model) decideSymbolic() {
 			}
 		}
 	}
+	if m.usesWholeCollection() {
+		m.symbolic = true
+		return
+	}
 	for _, r := range m.resources {
 		if r.existing && propOf(r.body, "dependsOn") != nil {
 			m.symbolic = true
@@ -689,4 +693,48 @@ func (m *model) moduleParam(mod *module, p *Property, own *cx) *jObject {
 		}
 	}
 	return newObj().set("value", own.value(p.Value))
+}
+
+// usesWholeCollection: a resource or module collection is used as a value
+// (map(workers, w => w.id)), which compiles to references() and needs
+// symbolic names.
+func (m *model) usesWholeCollection() bool {
+	found := false
+	visit := func(d dep) {
+		if d.index != nil || d.weak {
+			return
+		}
+		switch d.sym.kind {
+		case symResource:
+			found = found || d.sym.res.loop != nil
+		case symModule:
+			found = found || d.sym.mod.loop != nil
+		}
+	}
+	body := func(obj *ObjectLit, loop *ForExpr) {
+		var locals map[string]bool
+		if loop != nil {
+			m.walkRefs(loop.Iterable, nil, nil, visit)
+			locals = copyLocals(nil, loop.Item, loop.Index)
+		}
+		for _, p := range obj.Props {
+			if p.Key == "dependsOn" || p.Key == "parent" || p.Key == "scope" {
+				continue
+			}
+			m.walkRefs(p.Value, locals, nil, visit)
+		}
+	}
+	for _, v := range m.vars {
+		m.walkRefs(v.Value, nil, nil, visit)
+	}
+	for _, o := range m.outputs {
+		m.walkRefs(o.Value, nil, nil, visit)
+	}
+	for _, r := range m.resources {
+		body(r.body, r.loop)
+	}
+	for _, mod := range m.modules {
+		body(mod.body, mod.loop)
+	}
+	return found
 }
