@@ -51,6 +51,9 @@ type Config struct {
 	// Principal, when set, serves principal lookups for resource views
 	// from an in-memory index (see resources.Config.Principal).
 	Principal func(objectID string) (store.Principal, bool)
+	// ResourceHooks are data planes' hooks by resource type
+	// (resources.TypeHook).
+	ResourceHooks map[string]resources.TypeHook
 	// OnRequest, when set, is called after every request (for the audit
 	// log: every change and every denial is recorded).
 	OnRequest func(ctx context.Context, rec RequestRecord)
@@ -102,6 +105,7 @@ func New(cfg Config) *Server {
 			TenantID:                 cfg.TenantID,
 			FederatedCredentialLimit: cfg.FederatedCredentialLimit,
 			Principal:                cfg.Principal,
+			Hooks:                    cfg.ResourceHooks,
 		}),
 		authn:     cfg.Authenticator,
 		authz:     cfg.Authorizer,

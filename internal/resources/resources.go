@@ -416,6 +416,9 @@ func (s *Service) PutResource(ctx context.Context, spec ResourceSpec, opt WriteO
 		if err := s.applyIdentity(ctx, tx, &r, old.UserAssignedIdentities, want, opt); err != nil {
 			return err
 		}
+		if err := s.writeHook(ctx, tx, &r); err != nil {
+			return err
+		}
 		if _, err := tx.PutResource(ctx, r); err != nil {
 			return err
 		}
@@ -476,6 +479,9 @@ func (s *Service) PatchResource(ctx context.Context, spec ResourceSpec, opt Writ
 		r.UpdatedAt, r.UpdatedBy = s.timestamp(), opt.Actor
 		current := r.UserAssignedIdentities
 		if err := s.applyIdentity(ctx, tx, &r, current, want, opt); err != nil {
+			return err
+		}
+		if err := s.writeHook(ctx, tx, &r); err != nil {
 			return err
 		}
 		if _, err := tx.PutResource(ctx, r); err != nil {

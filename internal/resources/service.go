@@ -33,6 +33,8 @@ type Config struct {
 	// would, without one read per listed item. A miss falls back to the
 	// store.
 	Principal func(objectID string) (store.Principal, bool)
+	// Hooks are the data planes' hooks by resource type (hooks.go).
+	Hooks map[string]TypeHook
 	// Now and NewGUID replace the clock and the GUID source in tests.
 	Now     func() time.Time
 	NewGUID func() string
@@ -46,6 +48,7 @@ type Service struct {
 	now       func() time.Time
 	newGUID   func() string
 	principal func(objectID string) (store.Principal, bool)
+	hooks     map[string]TypeHook
 }
 
 // New returns a Service.
@@ -57,6 +60,10 @@ func New(cfg Config) *Service {
 		now:       cfg.Now,
 		newGUID:   cfg.NewGUID,
 		principal: cfg.Principal,
+		hooks:     map[string]TypeHook{},
+	}
+	for typ, h := range cfg.Hooks {
+		s.hooks[hookKey(typ)] = h
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -173,6 +180,9 @@ func (s *Service) purgeResource(ctx context.Context, tx store.Tx, r store.Resour
 				}
 			}
 		}
+	}
+	if err := s.deleteHook(ctx, tx, r); err != nil {
+		return err
 	}
 	if err := tx.DeleteResource(ctx, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
