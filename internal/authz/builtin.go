@@ -174,7 +174,7 @@ var builtinRoles = []store.RoleDefinition{
 	{
 		ID:          RoleStorageBlobDataReader,
 		RoleName:    "Storage Blob Data Reader",
-		Description: "Read and list Azure Storage containers and blobs.",
+		Description: "Allows for read access to Azure Storage blob containers and data",
 		Permissions: []store.Permission{{
 			Actions: []string{
 				"Microsoft.Storage/storageAccounts/blobServices/containers/read",
@@ -186,7 +186,7 @@ var builtinRoles = []store.RoleDefinition{
 	{
 		ID:          RoleStorageBlobDataContributor,
 		RoleName:    "Storage Blob Data Contributor",
-		Description: "Read, write, and delete Azure Storage containers and blobs.",
+		Description: "Allows for read, write and delete access to Azure Storage blob containers and data",
 		Permissions: []store.Permission{{
 			Actions: []string{
 				"Microsoft.Storage/storageAccounts/blobServices/containers/delete",
@@ -281,6 +281,7 @@ func clonePermissions(ps []store.Permission) []store.Permission {
 			NotActions:     append([]string{}, p.NotActions...),
 			DataActions:    append([]string{}, p.DataActions...),
 			NotDataActions: append([]string{}, p.NotDataActions...),
+			Condition:      p.Condition, ConditionVersion: p.ConditionVersion,
 		}
 	}
 	return out

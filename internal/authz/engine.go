@@ -115,6 +115,7 @@ func compileRole(def store.RoleDefinition) *compiledRole {
 	def = cloneRole(def)
 	r := &compiledRole{def: def, blocks: make([]compiledBlock, len(def.Permissions))}
 	for i, p := range def.Permissions {
+		p = effective(p) // condition.go
 		r.blocks[i] = compiledBlock{
 			actions:        compilePatterns(p.Actions),
 			notActions:     compilePatterns(p.NotActions),

@@ -223,8 +223,9 @@ func TestAllowedDoesNotAllocate(t *testing.T) {
 
 func TestBuiltinRoles(t *testing.T) {
 	roles := BuiltinRoles()
-	if len(roles) != 12 {
-		t.Fatalf("%d built-in roles, want 12", len(roles))
+	// The core roles and the ones workloads are granted most.
+	if len(roles) < 40 {
+		t.Fatalf("%d built-in roles, want at least 40", len(roles))
 	}
 	seen := map[string]bool{}
 	for _, r := range roles {

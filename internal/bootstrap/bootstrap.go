@@ -524,7 +524,8 @@ func sameRole(a, b store.RoleDefinition) bool {
 	for i := range a.Permissions {
 		p, q := a.Permissions[i], b.Permissions[i]
 		if !slices.Equal(p.Actions, q.Actions) || !slices.Equal(p.NotActions, q.NotActions) ||
-			!slices.Equal(p.DataActions, q.DataActions) || !slices.Equal(p.NotDataActions, q.NotDataActions) {
+			!slices.Equal(p.DataActions, q.DataActions) || !slices.Equal(p.NotDataActions, q.NotDataActions) ||
+			p.Condition != q.Condition || p.ConditionVersion != q.ConditionVersion {
 			return false
 		}
 	}

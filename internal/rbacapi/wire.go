@@ -41,6 +41,9 @@ type Permission struct {
 	NotActions     []string `json:"notActions"`
 	DataActions    []string `json:"dataActions"`
 	NotDataActions []string `json:"notDataActions"`
+	// Built-in roles from a catalogue may carry a condition.
+	Condition        string `json:"condition,omitempty"`
+	ConditionVersion string `json:"conditionVersion,omitempty"`
 }
 
 // RoleAssignment is armauthorization.RoleAssignment on the wire (reference
@@ -97,6 +100,7 @@ func permissionsWire(ps []store.Permission) []Permission {
 		out = append(out, Permission{
 			Actions: nonNil(p.Actions), NotActions: nonNil(p.NotActions),
 			DataActions: nonNil(p.DataActions), NotDataActions: nonNil(p.NotDataActions),
+			Condition: p.Condition, ConditionVersion: p.ConditionVersion,
 		})
 	}
 	return out

@@ -18,7 +18,23 @@ import (
 	"github.com/keyless-io/keyless/internal/token"
 )
 
-func builtinRoles() []store.RoleDefinition { return authz.BuiltinRoles() }
+// builtinRoles are the compiled built-in roles plus those of the role
+// catalogue files (--role-catalogue), in order.
+func builtinRoles(cfg Config) ([]store.RoleDefinition, error) {
+	var catalogues [][]store.RoleDefinition
+	for _, path := range cfg.RoleCatalogues {
+		roles, skipped, err := authz.ReadCatalogue(path)
+		if err != nil {
+			return nil, err
+		}
+		if skipped > 0 {
+			cfg.Logger.Warn("role catalogue: skipped custom roles; only built-in roles are loaded from a catalogue", "file", path, "skipped", skipped)
+		}
+		cfg.Logger.Info("role catalogue loaded", "file", path, "roles", len(roles))
+		catalogues = append(catalogues, roles)
+	}
+	return authz.WithCatalogues(catalogues...), nil
+}
 
 // registerControlPlane builds the RBAC engine and mounts the ARM front door;
 // every path the token service and health endpoints do not claim is an ARM

@@ -80,6 +80,10 @@ type Config struct {
 	// ActivityRetention is how long events are kept; 0 means 90 days.
 	ActivityFlushInterval time.Duration
 	ActivityRetention     time.Duration
+	// RoleCatalogues are files of built-in role definitions in the shape
+	// `az role definition list` prints, loaded beside the compiled ones at
+	// every start (read-only, like every built-in role).
+	RoleCatalogues []string
 }
 
 // MaxTokenLifetime bounds every token keyless issues; a retired signing key
@@ -165,9 +169,13 @@ func publicURL(cfg Config, addr net.Addr) (string, error) {
 
 func (s *Server) build(ctx context.Context) error {
 	cfg := s.cfg
+	roles, err := builtinRoles(cfg)
+	if err != nil {
+		return err
+	}
 	inst, err := bootstrap.Open(ctx, bootstrap.Options{
 		DataDir: cfg.DataDir, StoreDSN: cfg.StoreDSN, MasterKey: cfg.MasterKey,
-		BaseURL: s.baseURL, BuiltinRoles: builtinRoles(), Logger: cfg.Logger,
+		BaseURL: s.baseURL, BuiltinRoles: roles, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return err

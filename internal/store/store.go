@@ -613,6 +613,11 @@ type Permission struct {
 	NotActions     []string
 	DataActions    []string
 	NotDataActions []string
+	// Condition restricts the block (Azure's ABAC expression, as built-in
+	// roles such as Key Vault Data Access Administrator carry it);
+	// ConditionVersion is its language version ("2.0").
+	Condition        string
+	ConditionVersion string
 }
 
 // RoleDefinition is a built-in or custom role.

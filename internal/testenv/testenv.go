@@ -53,6 +53,8 @@ type Options struct {
 	PublicURL string
 	// FederatedCredentialLimit is passed to the server (0: Azure's 20).
 	FederatedCredentialLimit int
+	// RoleCatalogues are passed to the server (--role-catalogue).
+	RoleCatalogues []string
 }
 
 // Start runs a server until the test ends.
@@ -70,7 +72,7 @@ func Start(t testing.TB, opts Options) *Env {
 		DataDir: opts.DataDir, Listen: "127.0.0.1:0", StoreDSN: opts.StoreDSN, MasterKey: opts.MasterKey,
 		TokenLifetime: opts.TokenLifetime, ShutdownTimeout: 5 * time.Second, Logger: logger,
 		FederationHTTPClient: opts.FederationHTTPClient, PublicURL: opts.PublicURL,
-		FederatedCredentialLimit: opts.FederatedCredentialLimit,
+		FederatedCredentialLimit: opts.FederatedCredentialLimit, RoleCatalogues: opts.RoleCatalogues,
 	})
 	if err != nil {
 		cancel()

@@ -15,10 +15,12 @@ import (
 // permissionJSON is the stored form of store.Permission. It has its own tags
 // so that renaming a Go field never changes what is on disk.
 type permissionJSON struct {
-	Actions        []string `json:"actions"`
-	NotActions     []string `json:"notActions"`
-	DataActions    []string `json:"dataActions"`
-	NotDataActions []string `json:"notDataActions"`
+	Actions          []string `json:"actions"`
+	NotActions       []string `json:"notActions"`
+	DataActions      []string `json:"dataActions"`
+	NotDataActions   []string `json:"notDataActions"`
+	Condition        string   `json:"condition,omitempty"`
+	ConditionVersion string   `json:"conditionVersion,omitempty"`
 }
 
 const roleDefinitionCols = `id, role_name, description, role_type, permissions, assignable_scopes,
