@@ -60,6 +60,7 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 		Logger:                   s.cfg.Logger,
 		FederatedCredentialLimit: ficLimit(s.cfg.FederatedCredentialLimit),
 		OnRequest:                s.auditARM,
+		ResourceHooks:            s.resourceHooks(),
 		Principal: func(objectID string) (store.Principal, bool) {
 			e, ok := s.dir.ByObjectID(objectID)
 			return e.Principal, ok

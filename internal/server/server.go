@@ -252,6 +252,10 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	s.registerUsage()
 	s.registerWorkloads(mux)
+	root, err := s.withKeyVault(ctx, mux)
+	if err != nil {
+		return err
+	}
 
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
 	if cfg.Hostname != "" {
@@ -262,7 +266,7 @@ func (s *Server) build(ctx context.Context) error {
 		return err
 	}
 	s.http = &http.Server{
-		Handler: requestEdge(mux),
+		Handler: requestEdge(root),
 		// Agents authenticate with client certificates issued by the
 		// installation's CA; everyone else presents none.
 		TLSConfig: &tls.Config{
@@ -390,6 +394,7 @@ func (s *Server) compactChanges(ctx context.Context) {
 			s.cfg.Logger.Warn("deleting usage older than the retention failed; will retry", "err", err)
 		}
 		s.compactActivityLog(ctx)
+		s.purgeDeletedSecrets(ctx)
 	}
 }
 
