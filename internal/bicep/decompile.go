@@ -2023,6 +2023,16 @@ func (d *decompiler) call(x *expr.Call, minPrec int) string {
 				return r.sym + ".properties"
 			}
 		}
+	case "references":
+		// a whole resource or module collection of a 2.0 template
+		if len(args) >= 1 && !d.noSymbols {
+			if a, ok := args[0].(*expr.StringLit); ok {
+				if r := d.bySym[strings.ToLower(a.Value)]; r != nil && r.armSym != "" && r.loop != "" {
+					d.refs[r.sym] = true
+					return r.sym
+				}
+			}
+		}
 	case "providers":
 		d.warnf("providers", "decompile-unsupported", "providers() is not available in Bicep; it is kept and will not compile.")
 	}

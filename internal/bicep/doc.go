@@ -35,7 +35,10 @@
 //	mod.outputs.x                reference(resourceId('Microsoft.Resources/deployments', 'n'), '2025-04-01').outputs.x.value
 //
 // and with symbolic names reference('uami'), reference('site', '2022-09-01',
-// 'full') and reference('mod'). Every reference to a resource or module
+// 'full') and reference('mod'). A resource or module collection used as a
+// whole is references('workers', 'full') / references('mods'), which turns
+// languageVersion 2.0 on; x.?member of a conditional resource is guarded,
+// if(condition, ..., null()). Every reference to a resource or module
 // adds it to dependsOn (through variables, and through existing resources
 // to what they depend on), sorted by symbolic name.
 //

@@ -69,6 +69,10 @@ func TestBicepExistingResources(t *testing.T) {
 
 func TestBicepUserDefinedTypes(t *testing.T) { runBicepCase(t, bicepCase{name: "types"}) }
 
+// TestBicepCollectionsAndSafeAccess: a resource collection used as a
+// whole (references()) and .? on conditional resources, deployed or not.
+func TestBicepCollectionsAndSafeAccess(t *testing.T) { runBicepCase(t, bicepCase{name: "collections"}) }
+
 func runBicepCase(t *testing.T, tc bicepCase) {
 	env := testenv.Start(t, testenv.Options{})
 	fsys := os.DirFS("testdata/bicep")
