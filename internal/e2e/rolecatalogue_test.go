@@ -82,7 +82,7 @@ func TestRoleCatalogueGrowsAnInstallation(t *testing.T) {
 	})
 	t.Run("roles are found by name as az finds them", func(t *testing.T) {
 		for _, name := range []string{"AcrPull", "Key Vault Secrets User", "Azure Kubernetes Service Cluster User Role", "Cognitive Services OpenAI User"} {
-			got := drain(t, defs.NewListPager(sub, &armauthorization.RoleDefinitionsClientListOptions{Filter: encodeFilter("roleName eq '" + name + "'")}),
+			got := drain(t, defs.NewListPager(sub, &armauthorization.RoleDefinitionsClientListOptions{Filter: to.Ptr("roleName eq '" + name + "'")}),
 				func(r armauthorization.RoleDefinitionsClientListResponse) []*armauthorization.RoleDefinition { return r.Value })
 			if len(got) != 1 || *got[0].Properties.RoleType != "BuiltInRole" {
 				t.Errorf("%s: %d roles", name, len(got))
