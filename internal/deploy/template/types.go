@@ -103,11 +103,24 @@ func (s *typeSpec) isNullable() bool {
 type typeParser struct {
 	t    *Template
 	defs map[string]*typeSpec
+	// pending are the specs whose $ref names a part of a definition
+	// ("#/definitions/t/properties/p"), resolved once every definition
+	// is parsed; defsDone says that moment has come.
+	pending  []pendingRef
+	defsDone bool
+}
+
+type pendingRef struct {
+	spec *typeSpec
+	path jsonPath
+	what string
+	ref  string
 }
 
 // parseDefinitions reads the "definitions" section.
 func (tp *typeParser) parseDefinitions(section any, path jsonPath) error {
 	if section == nil {
+		tp.defsDone = true
 		return nil
 	}
 	o, ok := section.(*expr.Object)
@@ -125,6 +138,15 @@ func (tp *typeParser) parseDefinitions(section any, path jsonPath) error {
 			return err
 		}
 	}
+	tp.defsDone = true
+	for _, p := range tp.pending {
+		target, err := tp.resolveRef(p.ref)
+		if err != nil {
+			return tp.bad(p.path.key("$ref"), p.what, "%s", err.Error())
+		}
+		p.spec.ref = target
+	}
+	tp.pending = nil
 	// A chain of $ref that never reaches a type ("a" is "b", "b" is "a")
 	// has no meaning; refuse it rather than chase it at every check.
 	for i := 0; i < o.Len(); i++ {
@@ -172,13 +194,20 @@ func (tp *typeParser) fill(s *typeSpec, v any, path jsonPath, what string) error
 		if !isStr {
 			return tp.bad(path.key("$ref"), what, "the '$ref' property must be a string")
 		}
-		target, err := tp.resolveRef(ref)
-		if err != nil {
-			return tp.bad(path.key("$ref"), what, "%s", err.Error())
+		s.refName = ref
+		if !tp.defsDone && isPartRef(ref) {
+			// A part of a definition exists only once that definition
+			// is parsed, which may come later in the section.
+			tp.pending = append(tp.pending, pendingRef{spec: s, path: path, what: what, ref: ref})
+		} else {
+			target, err := tp.resolveRef(ref)
+			if err != nil {
+				return tp.bad(path.key("$ref"), what, "%s", err.Error())
+			}
+			s.ref = target
 		}
-		s.ref, s.refName = target, ref
 	}
-	if s.typ == "" && s.ref == nil {
+	if s.typ == "" && s.ref == nil && s.refName == "" {
 		return tp.bad(path, what, "the 'type' property is missing")
 	}
 	if nv, ok := o.Get("nullable"); ok {
@@ -300,20 +329,59 @@ func (tp *typeParser) fill(s *typeSpec, v any, path jsonPath, what string) error
 	return nil
 }
 
-// resolveRef resolves a JSON pointer; templates only point at their own
-// definitions ("#/definitions/name").
+const definitionsPrefix = "#/definitions/"
+
+func isPartRef(ref string) bool {
+	return strings.HasPrefix(ref, definitionsPrefix) && strings.Contains(ref[len(definitionsPrefix):], "/")
+}
+
+// resolveRef resolves a JSON pointer into the template's own definitions:
+// a whole definition ("#/definitions/name") or, as Bicep emits for type
+// property and index access, a part of one (".../properties/p",
+// ".../additionalProperties", ".../items", ".../prefixItems/n").
 func (tp *typeParser) resolveRef(ref string) (*typeSpec, error) {
-	const prefix = "#/definitions/"
-	if !strings.HasPrefix(ref, prefix) {
+	if !strings.HasPrefix(ref, definitionsPrefix) {
 		return nil, fmt.Errorf("the reference '%s' is not supported: a type can only refer to the template's own definitions ('#/definitions/name')", ref)
 	}
-	name := strings.NewReplacer("~1", "/", "~0", "~").Replace(ref[len(prefix):])
-	if strings.Contains(ref[len(prefix):], "/") {
-		return nil, fmt.Errorf("the reference '%s' is not supported: it must name a definition, not a part of one", ref)
-	}
+	unescape := strings.NewReplacer("~1", "/", "~0", "~").Replace
+	segs := strings.Split(ref[len(definitionsPrefix):], "/")
+	name := unescape(segs[0])
 	d, ok := tp.defs[strings.ToLower(name)]
 	if !ok {
 		return nil, fmt.Errorf("the type definition '%s' referenced by '%s' is not defined in the template", name, ref)
+	}
+	for i := 1; i < len(segs); i++ {
+		for d.ref != nil && len(d.properties) == 0 && d.items == nil && d.additional == nil && len(d.prefixItems) == 0 {
+			d = d.ref // through aliases to the type that has the parts
+		}
+		var next *typeSpec
+		switch segs[i] {
+		case "properties":
+			if i+1 < len(segs) {
+				i++
+				key := unescape(segs[i])
+				for _, p := range d.properties {
+					if strings.EqualFold(p.name, key) {
+						next = p.spec
+					}
+				}
+			}
+		case "additionalProperties":
+			next = d.additional
+		case "items":
+			next = d.items
+		case "prefixItems":
+			if i+1 < len(segs) {
+				i++
+				if n, err := strconv.Atoi(segs[i]); err == nil && n >= 0 && n < len(d.prefixItems) {
+					next = d.prefixItems[n]
+				}
+			}
+		}
+		if next == nil {
+			return nil, fmt.Errorf("the reference '%s' names no part of the type definition '%s'", ref, name)
+		}
+		d = next
 	}
 	return d, nil
 }
