@@ -88,6 +88,7 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 	f.DurationVar(&cfg.ActivityFlushInterval, "activity-flush-interval", activity.DefaultFlushInterval, "how often this replica writes the activity log events it buffers in memory; a crash loses at most one interval")
 	f.DurationVar(&cfg.ActivityRetention, "activity-retention", activity.DefaultRetention, "how long activity log events (control-plane changes and refusals) are kept")
 	f.StringArrayVar(&cfg.RoleCatalogues, "role-catalogue", nil, "file of built-in role definitions as `az role definition list` prints them, loaded beside the compiled ones (repeatable; see docs/rbac.md)")
+	f.DurationVar(&cfg.PortalSessionLifetime, "portal-session-lifetime", 8*time.Hour, "how long a portal browser session lasts after its one-time sign-in link (Sign out ends it sooner)")
 	f.StringVar(&cfg.ReplicaID, "replica-id", "", "name of this replica's usage rows (default: the host name with a random suffix)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")

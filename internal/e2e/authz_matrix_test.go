@@ -33,6 +33,7 @@ var publicRoutes = map[string]string{
 	"OperationResults_Get":                "the Location of a group delete: an unguessable token that says only 'done', pollable after the deleter's access went with the group",
 	"Providers_GetAtTenantScope":          "provider metadata (types, api-versions), the same for everyone",
 	"Operations_List":                     "the Microsoft.ManagedIdentity operation list, static metadata",
+	"Portal_CreateSignInLink":             "a one-time portal sign-in link for the caller itself: the browser session acts as the caller, with the caller's own roles and nothing more",
 	"ManagementGroupOperationResults_Get": "the Azure-AsyncOperation of a finished management group delete: it always says Succeeded and reads nothing, pollable after the deleter's access went with the group",
 }
 

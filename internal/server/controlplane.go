@@ -85,6 +85,9 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 	// Deployments dispatch to the same handler as network requests, less
 	// the metrics (their requests are counted as the deployment's).
 	s.registerDeployments(s.readYourWrites(s.arm))
+	if err := s.registerPortal(mux, s.readYourWrites(s.arm)); err != nil {
+		return err
+	}
 	mux.Handle("/", s.metrics.Instrument("arm", s.readYourWrites(s.arm)))
 	return nil
 }

@@ -38,6 +38,10 @@ func requestEdge(next http.Handler) http.Handler {
 				r.URL.RawPath = collapseSlashes(r.URL.RawPath)
 			}
 		}
+		if isPortalPath(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		next.ServeHTTP(&noRedirect{ResponseWriter: w}, r)
 	})
 }

@@ -75,6 +75,8 @@ type Config struct {
 	// ReplicaID names this process's usage rows; empty means the host name
 	// with a random suffix.
 	ReplicaID string
+	// PortalSessionLifetime is how long a portal sign-in lasts; 0 means 8h.
+	PortalSessionLifetime time.Duration
 	// ActivityFlushInterval is how often the activity log's buffered
 	// events are written (what a crash can lose); 0 means a second.
 	// ActivityRetention is how long events are kept; 0 means 90 days.
