@@ -55,3 +55,21 @@ func TestRefToPartsOfADefinition(t *testing.T) {
 		t.Fatalf("a pointer to no part: %v", err)
 	}
 }
+
+// languageVersion 2.0 writes an unconstrained type with no 'type'; older
+// templates must still declare one.
+func TestUntypedParameterIsAnyOnlyInLanguageVersion2(t *testing.T) {
+	lv2 := `{"$schema":"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#","languageVersion":"2.0","contentVersion":"1.0.0.0",
+	  "parameters":{"p":{"metadata":{"__bicep_resource_derived_type!":{"source":"Microsoft.Web/sites@2022-03-01#properties/siteConfig"}}}},"resources":{}}`
+	tpl, err := Parse([]byte(lv2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpl.Bind(Deployment{Parameters: []byte(`{"p":{"value":{"any":["shape"]}}}`)}); err != nil {
+		t.Fatalf("an untyped languageVersion 2.0 parameter refused a value: %v", err)
+	}
+	old := strings.Replace(strings.Replace(lv2, `"languageVersion":"2.0",`, "", 1), `"resources":{}`, `"resources":[]`, 1)
+	if _, err := Parse([]byte(old)); err == nil || !strings.Contains(err.Error(), "'type' property is missing") {
+		t.Fatalf("an untyped parameter outside languageVersion 2.0: %v", err)
+	}
+}

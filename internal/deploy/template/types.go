@@ -208,7 +208,12 @@ func (tp *typeParser) fill(s *typeSpec, v any, path jsonPath, what string) error
 		}
 	}
 	if s.typ == "" && s.ref == nil && s.refName == "" {
-		return tp.bad(path, what, "the 'type' property is missing")
+		if tp.t.LanguageVersion != "2.0" {
+			return tp.bad(path, what, "the 'type' property is missing")
+		}
+		// languageVersion 2.0 writes an unconstrained type (Bicep's any,
+		// a resource-derived type it cannot name) with no 'type' at all.
+		s.typ = "any"
 	}
 	if nv, ok := o.Get("nullable"); ok {
 		b, isBool := nv.(bool)
