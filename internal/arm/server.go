@@ -265,8 +265,12 @@ func (c *Call) readBody(r *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	if !json.Valid(body) {
-		var probe any
-		return nil, jsonError(body, json.Unmarshal(body, &probe), "")
+		quoted, ok := quoteBareKeys(body) // lenient.go
+		if !ok {
+			var probe any
+			return nil, jsonError(body, json.Unmarshal(body, &probe), "")
+		}
+		body, trimmed = quoted, strings.TrimSpace(string(quoted))
 	}
 	if trimmed[0] != '{' {
 		return nil, invalidContent("", "the request body must be a JSON object.")
