@@ -338,7 +338,9 @@ func TestArcChallengeRules(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("right answer: %d %s", resp.StatusCode, body)
 	}
-	var m map[string]string
+	// refresh_in is a number (MSAL adds it to an integer); the rest are
+	// strings.
+	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil {
 		t.Fatal(err)
 	}
