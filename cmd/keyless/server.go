@@ -75,6 +75,7 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8443", "HTTPS listen address")
 	f.StringVar(&cfg.StoreDSN, "store", "", "store: empty for SQLite in the data directory, or postgres://… (env KEYLESS_STORE)")
 	f.StringVar(&cfg.Hostname, "hostname", "", "extra host name for the server certificate and the public URL")
+	f.StringVar(&cfg.KeyVaultHostSuffix, "keyvault-host-suffix", "", "serve each Key Vault at https://{name}.{suffix}[:port]/ (needs a wildcard DNS record for the suffix); empty serves vaults at {public URL}/keyvault/{name}/")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "public https URL clients use, if it differs from https://<hostname>:<port>")
 	f.StringVar(&cfg.MasterKey, "master-key", "", "base64 master key sealing private keys at rest (env KEYLESS_MASTER_KEY; default: <data-dir>/master.key)")
 	f.DurationVar(&cfg.TokenLifetime, "token-lifetime", time.Hour, "lifetime of issued access tokens (at most 24h10m)")

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,4 +185,37 @@ func (p *program) want(t *testing.T, secret, prefix string, names ...string) {
 			t.Fatalf("the program's answer does not name %q: %s", n, line)
 		}
 	}
+}
+
+// errorEnvelope is Key Vault's (and ARM's) error body.
+type errorEnvelope struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// vaultHostSuffix is the host suffix of host-mode tests: vaults at
+// https://{name}.vault.keyless.test:port/, as in Azure.
+const vaultHostSuffix = "vault.keyless.test"
+
+// startHostModeEnv starts a server serving vaults by host name. This
+// machine has no DNS for the suffix, so the test client's dialer plays the
+// wildcard record: every *.vault.keyless.test name connects to the
+// server's loopback address (TLS still checks the name against the
+// certificate, which covers *.vault.keyless.test).
+func startHostModeEnv(t *testing.T) *testenv.Env {
+	t.Helper()
+	env := testenv.Start(t, testenv.Options{KeyVaultHostSuffix: vaultHostSuffix})
+	u, _ := url.Parse(env.URL)
+	tr := env.HTTPClient.Transport.(*http.Transport).Clone()
+	var d net.Dialer
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, port, err := net.SplitHostPort(addr); err == nil && strings.HasSuffix(host, "."+vaultHostSuffix) {
+			addr = net.JoinHostPort(u.Hostname(), port)
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	env.HTTPClient = &http.Client{Timeout: env.HTTPClient.Timeout, Transport: tr}
+	return env
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -80,10 +81,17 @@ func (v Vault) RecoveryLevel() string {
 	return level
 }
 
-// Endpoints says where vaults are served: each vault's data plane is at
-// BaseURL + "/keyvault/" + name + "/".
+// Endpoints says where vaults are served. With HostSuffix (say
+// "vault.keyless.example", with a wildcard DNS record pointing at the
+// server) a vault is served at https://{name}.{HostSuffix}[:port]/, as
+// Azure serves https://{name}.vault.azure.net/, and secret IDs parse as the
+// SDKs expect. Without, at BaseURL + "/keyvault/" + name + "/", which needs
+// no DNS (a loopback address, a laptop) but gives IDs whose first path
+// segments are not /secrets/{name}/{version}: azsecrets' ID.Name and
+// ID.Version misread them (the requests themselves all work).
 type Endpoints struct {
-	BaseURL string
+	BaseURL    string
+	HostSuffix string
 	// TenantID goes into the challenge's authorization URI and into
 	// properties.tenantId.
 	TenantID string
@@ -91,11 +99,36 @@ type Endpoints struct {
 
 // VaultURI is the properties.vaultUri keyless sets for a vault.
 func (e Endpoints) VaultURI(name string) string {
+	if e.HostSuffix != "" {
+		return "https://" + strings.ToLower(name) + "." + e.HostSuffix + e.port() + "/"
+	}
 	return strings.TrimSuffix(e.BaseURL, "/") + "/keyvault/" + strings.ToLower(name) + "/"
 }
 
+// port is ":port" of BaseURL, or "" for the default port.
+func (e Endpoints) port() string {
+	u, err := url.Parse(e.BaseURL)
+	if err != nil || u.Port() == "" || u.Port() == "443" {
+		return ""
+	}
+	return ":" + u.Port()
+}
+
+// VaultOfHost returns the vault name a request's Host names in host mode.
+func (e Endpoints) VaultOfHost(host string) (string, bool) {
+	if e.HostSuffix == "" {
+		return "", false
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	name, ok := strings.CutSuffix(strings.ToLower(host), "."+strings.ToLower(e.HostSuffix))
+	return name, ok && name != "" && !strings.Contains(name, ".")
+}
+
 // Resource is the audience of tokens the data plane accepts, and the
-// resource its 401 challenge names. The Azure SDKs check that the vault
+// resource its 401 challenge names. In host mode it is
+// https://{HostSuffix}[:port], as https://vault.azure.net is Azure's. The Azure SDKs check that the vault
 // URL's host ends with "." + the challenge resource's host (port included),
 // the check Azure itself passes with vault hosts under vault.azure.net. For
 // a data plane on the keyless host that means the host less its first
@@ -104,6 +137,9 @@ func (e Endpoints) VaultURI(name string) string {
 // dot (localhost) has no such suffix: the resource is then the host
 // itself, and clients need DisableChallengeResourceVerification.
 func (e Endpoints) Resource() string {
+	if e.HostSuffix != "" {
+		return "https://" + e.HostSuffix + e.port()
+	}
 	u, err := url.Parse(e.BaseURL)
 	if err != nil {
 		return e.BaseURL

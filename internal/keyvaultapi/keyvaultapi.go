@@ -69,7 +69,8 @@ type Config struct {
 	MaxBodyBytes int64
 }
 
-// Handler serves PathPrefix.
+// Handler serves PathPrefix, and in host mode every path of a vault host
+// (Serves says which requests are its).
 type Handler struct{ cfg Config }
 
 // New builds the handler. cfg.Guard's Challenge and Deny are set here.
@@ -88,6 +89,14 @@ func New(cfg Config) *Handler {
 		writeRefusal(w, ref)
 	}
 	return &Handler{cfg: cfg}
+}
+
+// Serves reports whether r is a data-plane request.
+func (h *Handler) Serves(r *http.Request) bool {
+	if _, ok := h.cfg.Endpoints.VaultOfHost(r.Host); ok {
+		return true
+	}
+	return h.cfg.Endpoints.HostSuffix == "" && strings.HasPrefix(r.URL.Path, PathPrefix)
 }
 
 var secretName = regexp.MustCompile(`^[0-9a-zA-Z-]{1,127}$`)
@@ -117,8 +126,10 @@ func (w *statusWriter) WriteHeader(s int) {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rest := strings.TrimPrefix(r.URL.EscapedPath(), PathPrefix)
-	vaultName, sub, _ := strings.Cut(rest, "/")
+	vaultName, sub, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), PathPrefix), "/")
+	if name, ok := h.cfg.Endpoints.VaultOfHost(r.Host); ok {
+		vaultName, sub = name, r.URL.EscapedPath()
+	}
 	segs := splitPath(sub)
 	sw := &statusWriter{ResponseWriter: w}
 	w = sw

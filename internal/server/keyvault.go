@@ -19,7 +19,7 @@ import (
 
 // keyVaultEndpoints says where vault data planes are served.
 func (s *Server) keyVaultEndpoints() keyvault.Endpoints {
-	return keyvault.Endpoints{BaseURL: s.baseURL, TenantID: s.inst.TenantID}
+	return keyvault.Endpoints{BaseURL: s.baseURL, TenantID: s.inst.TenantID, HostSuffix: strings.ToLower(strings.Trim(s.cfg.KeyVaultHostSuffix, "."))}
 }
 
 // resourceHooks are the data planes' hooks on ARM writes: a vault gets
@@ -66,7 +66,7 @@ func (s *Server) withKeyVault(ctx context.Context, mux *http.ServeMux) (http.Han
 	})
 	kv := s.metrics.Instrument("keyvault", h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, keyvaultapi.PathPrefix) {
+		if h.Serves(r) {
 			kv.ServeHTTP(w, r)
 			return
 		}

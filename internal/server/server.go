@@ -82,6 +82,11 @@ type Config struct {
 	// ActivityRetention is how long events are kept; 0 means 90 days.
 	ActivityFlushInterval time.Duration
 	ActivityRetention     time.Duration
+	// KeyVaultHostSuffix, when set, serves each vault at
+	// https://{name}.{suffix}[:port]/ (a wildcard DNS record must point at
+	// the server; the certificate covers *.{suffix}); empty serves vaults
+	// at {public URL}/keyvault/{name}/. See docs/keyvault.md.
+	KeyVaultHostSuffix string
 	// RoleCatalogues are files of built-in role definitions in the shape
 	// `az role definition list` prints, loaded beside the compiled ones at
 	// every start (read-only, like every built-in role).
@@ -262,6 +267,9 @@ func (s *Server) build(ctx context.Context) error {
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
 	if cfg.Hostname != "" {
 		hosts = append(hosts, cfg.Hostname)
+	}
+	if sfx := strings.Trim(cfg.KeyVaultHostSuffix, "."); sfx != "" {
+		hosts = append(hosts, "*."+sfx)
 	}
 	cert, err := newServerCert(inst.CA, hosts)
 	if err != nil {

@@ -53,6 +53,8 @@ type Options struct {
 	PublicURL string
 	// FederatedCredentialLimit is passed to the server (0: Azure's 20).
 	FederatedCredentialLimit int
+	// KeyVaultHostSuffix is passed to the server (vaults served by host).
+	KeyVaultHostSuffix string
 	// RoleCatalogues are passed to the server (--role-catalogue).
 	RoleCatalogues []string
 }
@@ -73,6 +75,7 @@ func Start(t testing.TB, opts Options) *Env {
 		TokenLifetime: opts.TokenLifetime, ShutdownTimeout: 5 * time.Second, Logger: logger,
 		FederationHTTPClient: opts.FederationHTTPClient, PublicURL: opts.PublicURL,
 		FederatedCredentialLimit: opts.FederatedCredentialLimit, RoleCatalogues: opts.RoleCatalogues,
+		KeyVaultHostSuffix: opts.KeyVaultHostSuffix,
 	})
 	if err != nil {
 		cancel()
