@@ -266,13 +266,23 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *Call) 
 	if err != nil {
 		return err
 	}
-	filter, err := filterOf(r, "resourceType", "name", "location", "tagName", "tagValue")
+	// az resource list -g G asks the subscription's list with
+	// "resourceGroup eq 'G'"; on a group's own list it must name that group.
+	filter, err := filterOf(r, "resourceGroup", "resourceType", "name", "location", "tagName", "tagValue")
 	if err != nil {
 		return err
 	}
+	group := c.Params["resourceGroupName"]
+	if g, ok := filter["resourcegroup"]; ok {
+		if group != "" && !strings.EqualFold(g, group) {
+			return Errorf(http.StatusBadRequest, "InvalidFilterInQueryString", "$filter",
+				"The $filter names resource group '%s' on the list of resource group '%s'.", g, group)
+		}
+		group = g
+	}
 	q := resources.ResourceQuery{
 		SubscriptionID: c.Params["subscriptionId"],
-		ResourceGroup:  c.Params["resourceGroupName"],
+		ResourceGroup:  group,
 		Type:           filter["resourcetype"],
 		After:          cursor,
 		Limit:          size,

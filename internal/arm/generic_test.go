@@ -293,6 +293,9 @@ func TestGenericResourceLists(t *testing.T) {
 		{"subscription, identities are resources too", func() (int, int) {
 			return subPager(&armresources.ClientListOptions{Filter: ptr("resourceType eq 'Microsoft.ManagedIdentity/userAssignedIdentities'")})
 		}, 1, 1},
+		{"subscription, by resource group, as az resource list -g asks", func() (int, int) {
+			return subPager(&armresources.ClientListOptions{Filter: ptr("resourceGroup eq 'RG1'")})
+		}, 7, 3},
 		{"subscription, by tag", func() (int, int) {
 			return subPager(&armresources.ClientListOptions{Filter: ptr("tagName eq 'tier' and tagValue eq 'web'")})
 		}, 2, 1},
