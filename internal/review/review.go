@@ -14,9 +14,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyless-io/keyless/internal/authz"
@@ -147,7 +149,6 @@ func Evaluate(f *Facts, opts Options) []Finding {
 		roles:    map[string]store.RoleDefinition{},
 		attached: map[string][]store.Resource{}, assigned: map[string][]store.RoleAssignment{},
 		lastToken: map[string]time.Time{}, actions: map[string][]store.ActionUsage{}}
-	r.out = make([]Finding, 0, len(f.Principals))
 	for _, d := range f.Roles {
 		r.roles[strings.ToLower(d.ID)] = d
 	}
@@ -180,13 +181,39 @@ func Evaluate(f *Facts, opts Options) []Finding {
 			r.actions[a.PrincipalID] = append(r.actions[a.PrincipalID], a)
 		}
 	}
-	for _, p := range f.Principals {
-		if !r.inScope(p) {
-			continue
-		}
-		r.principal(p)
+	// The principals are weighed in parallel chunks over the shared,
+	// read-only indexes; concatenating the chunks' findings in chunk order
+	// gives the order a single pass would, so the result does not depend
+	// on the number of workers.
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(f.Principals)/5000))
+	chunk := (len(f.Principals) + workers - 1) / max(workers, 1)
+	outs := make([][]Finding, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(f.Principals))
+		wr := *r
+		wr.out = make([]Finding, 0, (hi-lo)*2)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, p := range f.Principals[lo:hi] {
+				if wr.inScope(p) {
+					wr.principal(p)
+				}
+			}
+			outs[w] = wr.out
+		}()
 	}
-	return sortFindings(r.out)
+	wg.Wait()
+	n := 0
+	for _, o := range outs {
+		n += len(o)
+	}
+	all := make([]Finding, 0, n)
+	for _, o := range outs {
+		all = append(all, o...)
+	}
+	return sortFindings(all)
 }
 
 // sortFindings orders findings most severe first, then by rule, keeping

@@ -1,6 +1,7 @@
 package review_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +236,32 @@ func TestNoBuiltinRoleFitsSoACustomRoleIsProposed(t *testing.T) {
 	got := byRule(run(f), review.RuleExcessPermissions)
 	if len(got) != 1 || got[0].CustomRole == nil {
 		t.Fatalf("want a custom role proposal, got %+v", got)
+	}
+}
+
+// A large installation is weighed in parallel chunks; the findings must be
+// the same, in the same order, run after run.
+func TestParallelEvaluationIsDeterministic(t *testing.T) {
+	f := facts()
+	for i := 0; i < 12000; i++ {
+		oid := fmt.Sprintf("00000000-0000-0000-0000-%012d", i)
+		f.Principals = append(f.Principals, store.Principal{ObjectID: oid, Kind: store.PrincipalUserAssigned, CreatedAt: old,
+			ResourceID: fmt.Sprintf("%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-%d", rg, i)})
+		f.Assignments = append(f.Assignments, assignment(fmt.Sprintf("a-%d", i), oid, authz.RoleContributor, rg, old))
+		if i%3 == 0 {
+			f.Usage.Tokens = append(f.Usage.Tokens, tokens(oid, recent))
+		}
+	}
+	first := run(f)
+	for k := 0; k < 3; k++ {
+		again := run(f)
+		if len(again) != len(first) {
+			t.Fatalf("%d findings, then %d", len(first), len(again))
+		}
+		for i := range first {
+			if first[i].ID != again[i].ID {
+				t.Fatalf("finding %d differs between runs: %s, %s", i, first[i].ID, again[i].ID)
+			}
+		}
 	}
 }
