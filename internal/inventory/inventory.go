@@ -6,9 +6,11 @@
 package inventory
 
 import (
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyless-io/keyless/internal/authz"
@@ -104,23 +106,24 @@ func Build(f *review.Facts, scope string, now time.Time) Inventory {
 		}
 	}
 	inv := Inventory{Scope: scope, GeneratedAt: now.UTC(), Identities: []Identity{}}
-	for _, p := range f.Principals {
-		var id Identity
+	// describe documents one principal; ok is false when it is not an
+	// identity under the scope.
+	describe := func(p store.Principal) (id Identity, ok bool) {
 		switch p.Kind {
 		case store.PrincipalSystemAssigned, store.PrincipalUserAssigned:
 			if !authz.IsAncestorOrSelf(scope, p.ResourceID) {
-				continue
+				return id, false
 			}
 			id.Kind, id.ResourceID = string(p.Kind), p.ResourceID
 			id.SubscriptionID, id.ResourceGroup = subAndGroup(p.ResourceID)
 			id.Name = lastSegment(p.ResourceID)
 		case store.PrincipalServicePrincipal:
 			if !spInScope(scope, assigned[p.ObjectID]) {
-				continue
+				return id, false
 			}
 			id.Kind, id.Name = "ServicePrincipal", p.DisplayName
 		default:
-			continue
+			return id, false
 		}
 		id.PrincipalID, id.ClientID = p.ObjectID, p.AppID
 		id.AttachedTo = []string{}
@@ -162,7 +165,31 @@ func Build(f *review.Facts, scope string, now time.Time) Inventory {
 			id.LastUse = append(id.LastUse, *u)
 		}
 		sort.Slice(id.LastUse, func(i, j int) bool { return id.LastUse[i].Audience < id.LastUse[j].Audience })
-		inv.Identities = append(inv.Identities, id)
+		return id, true
+	}
+	// Principals are documented in parallel chunks over the shared,
+	// read-only indexes, concatenated in chunk order.
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(f.Principals)/5000))
+	chunk := (len(f.Principals) + workers - 1) / workers
+	parts := make([][]Identity, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(f.Principals))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := make([]Identity, 0, hi-lo)
+			for _, p := range f.Principals[lo:hi] {
+				if id, ok := describe(p); ok {
+					out = append(out, id)
+				}
+			}
+			parts[w] = out
+		}()
+	}
+	wg.Wait()
+	for _, part := range parts {
+		inv.Identities = append(inv.Identities, part...)
 	}
 	// Sort small keys, folded once, rather than the identities themselves.
 	type key struct {
