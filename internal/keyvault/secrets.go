@@ -69,8 +69,8 @@ type Service struct {
 	Keyring *keyring.Keyring
 	Now     func() time.Time
 
-	mu      sync.Mutex
-	vaultID map[string]string // lower-case name -> vault resource ID
+	mu     sync.Mutex
+	vaults map[string]Vault // lower-case name -> vault, until ForgetVault
 }
 
 func (s *Service) now() time.Time {
@@ -80,26 +80,19 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Vault finds a vault by name (names are unique per installation). The
-// name-to-ID mapping is cached; the vault itself is read each time, so a
-// deleted vault is gone at once and property changes apply at once.
+// Vault finds a vault by name (names are unique per installation). Found
+// vaults are cached until ForgetVault: the server calls it from the change
+// feed for every resource change, before a write's response returns, so a
+// deleted or changed vault is seen at once on this replica.
 func (s *Service) Vault(ctx context.Context, name string) (Vault, error) {
 	key := strings.ToLower(name)
 	s.mu.Lock()
-	id, ok := s.vaultID[key]
+	v, ok := s.vaults[key]
 	s.mu.Unlock()
-	var v Vault
+	if ok {
+		return v, nil
+	}
 	err := s.Store.View(ctx, func(tx store.Tx) error {
-		if ok {
-			r, err := tx.GetResource(ctx, id)
-			if err == nil && strings.EqualFold(r.Type, VaultType) {
-				v = VaultOf(r)
-				return nil
-			}
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
 		vaults, err := tx.ListResources(ctx, store.ResourceFilter{Type: VaultType})
 		if err != nil {
 			return err
@@ -116,12 +109,23 @@ func (s *Service) Vault(ctx context.Context, name string) (Vault, error) {
 		return Vault{}, err
 	}
 	s.mu.Lock()
-	if s.vaultID == nil {
-		s.vaultID = map[string]string{}
+	if s.vaults == nil {
+		s.vaults = map[string]Vault{}
 	}
-	s.vaultID[key] = v.ID
+	s.vaults[key] = v
 	s.mu.Unlock()
 	return v, nil
+}
+
+// ForgetVault drops a cached vault by resource ID ("" drops every one).
+func (s *Service) ForgetVault(resourceID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.vaults {
+		if resourceID == "" || strings.EqualFold(v.ID, resourceID) {
+			delete(s.vaults, k)
+		}
+	}
 }
 
 // SecretScope is the RBAC scope of a secret: assignments at the vault or

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyless-io/keyless/internal/feed"
 	"github.com/keyless-io/keyless/internal/keyvault"
 	"github.com/keyless-io/keyless/internal/keyvaultapi"
 	"github.com/keyless-io/keyless/internal/resources"
@@ -59,6 +60,17 @@ func (s *Server) withKeyVault(ctx context.Context, mux *http.ServeMux) (http.Han
 		return nil, err
 	}
 	secrets := &keyvault.Service{Store: s.inst.Store, Keyring: s.inst.Keyring}
+	s.follower.Add(feed.Index{
+		OnChanges: func(_ context.Context, changes []store.Change) error {
+			for _, c := range changes {
+				if c.Kind == store.KindResource {
+					secrets.ForgetVault(c.Key)
+				}
+			}
+			return nil
+		},
+		OnReload: func(context.Context) error { secrets.ForgetVault(""); return nil },
+	})
 	h := keyvaultapi.New(keyvaultapi.Config{
 		Secrets: secrets, Endpoints: ep, Logger: s.cfg.Logger,
 		Guard:     &verify.Guard{Verifier: v, Authorizer: verify.AuthorizerFunc(s.checkDataAction)},
