@@ -2,8 +2,10 @@
 // unchanged Azure SDK programs call, in the three flavours the clients
 // speak (reference §2.3–2.5): IMDS (`Metadata: true`), Azure Arc (a 401
 // challenge answered with the contents of a key file only privileged local
-// users can read) and App Service (`X-IDENTITY-HEADER` with a per-launch
-// secret). The agent and the launcher both build on it.
+// users can read) and App Service (a per-launch secret, in
+// `X-IDENTITY-HEADER` for 2019-08-01 and in `secret` for 2017-09-01), each
+// answered in its own response shape and JSON types. The agent and the
+// launcher both build on it.
 //
 // It caches tokens per (identity selector, resource) until their refresh
 // time, drops the cache when told that an identity changed, and never
