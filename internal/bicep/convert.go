@@ -431,13 +431,10 @@ func (c *cx) ident(x *Ident) aexpr {
 	case symParam:
 		return call("parameters", aStr(x.Name))
 	case symVar:
-		if s.from != nil {
-			return call("variables", aStr(x.Name))
-		}
-		if c.m.inline[s.v] {
+		if s.from == nil && c.m.inline[s.v] {
 			return rootCx(c.m).conv(s.v.Value)
 		}
-		return call("variables", aStr(x.Name))
+		return call("variables", aStr(c.m.nameOf(s)))
 	case symResource:
 		return c.wholeResource(s.res, nil, x.Pos)
 	case symModule:
@@ -900,8 +897,8 @@ func (c *cx) userCall(s *symbol, x *CallExpr) aexpr {
 	for _, a := range x.Args {
 		args = append(args, c.conv(a))
 	}
-	ns := "__bicep"
-	return call(ns+"."+x.Name, args...)
+	ns, mem := funcNamespace(c.m.nameOf(s))
+	return call(ns+"."+mem, args...)
 }
 
 func (c *cx) builtin(x *CallExpr) aexpr {

@@ -14,7 +14,7 @@ var schemas = map[string]string{
 // decideSymbolic applies the official compiler's rule for
 // languageVersion 2.0 (EmitterSettings.EnableSymbolicNames).
 func (m *model) decideSymbolic() {
-	if len(m.types) > 0 || len(m.funcs) > 0 || len(m.importedSym) > 0 {
+	if len(m.types) > 0 || len(m.funcs) > 0 || len(m.closure) > 0 {
 		m.symbolic = true
 		return
 	}
@@ -305,22 +305,15 @@ func (m *model) variablesSection() *jObject {
 			copies = append(copies, root.copyObject(v.Name, f, v.Name))
 		}
 	}
-	for _, s := range m.importedSym {
-		if s.kind == symVar {
-			if f, ok := s.v.Value.(*ForExpr); ok {
-				copies = append(copies, rootCx(s.from).copyObject(s.name, f, s.name))
+	for _, im := range m.closure {
+		if im.kind == symVar {
+			if f, ok := im.v.Value.(*ForExpr); ok {
+				m.asEmitting(im.src, func() { copies = append(copies, rootCx(im.src).copyObject(im.name, f, im.name)) })
 			}
 		}
 	}
 	if len(copies) > 0 {
 		vars.set("copy", copies)
-	}
-	for _, s := range m.importedSym {
-		if s.kind == symVar {
-			if _, ok := s.v.Value.(*ForExpr); !ok {
-				vars.set(s.name, rootCx(s.from).value(s.v.Value))
-			}
-		}
 	}
 	for _, v := range m.vars {
 		if m.inline[v] {
@@ -330,6 +323,13 @@ func (m *model) variablesSection() *jObject {
 			continue
 		}
 		vars.set(v.Name, root.value(v.Value))
+	}
+	for _, im := range m.closure {
+		if im.kind == symVar {
+			if _, ok := im.v.Value.(*ForExpr); !ok {
+				m.asEmitting(im.src, func() { vars.set(im.name, rootCx(im.src).value(im.v.Value)) })
+			}
+		}
 	}
 	return vars
 }

@@ -102,7 +102,9 @@ type model struct {
 	funcs       []*FuncStmt
 	metadata    []*MetadataStmt
 	imports     []*ImportStmt
-	importedSym []*symbol // types/vars/funcs brought in by import {...}
+	importedSym []*symbol      // types/vars/funcs brought in by import {...}
+	closure     []*importDecl  // everything the imports bring into the template
+	names       map[any]string // template names of imported declarations
 	symbolic    bool
 	inline      map[*VarStmt]bool
 	deps        map[*symbol][]dep

@@ -41,14 +41,15 @@ func (m *model) typeProperties(t TypeExpr) *jObject {
 				m.errorf(x.Pos, "BCP057", "The name %q does not exist in the current context.", x.Namespace)
 				return o
 			}
-			if st := s.ns.syms[x.Name]; st == nil || st.kind != symType || !hasDecorator(st.typ.Decorators, "export") {
+			st := s.ns.syms[x.Name]
+			if st == nil || st.kind != symType || st.from != nil || !hasDecorator(st.typ.Decorators, "export") {
 				m.errorf(x.Pos, "BCP052", "The type %q does not contain type %q, or it is not exported.", x.Namespace, x.Name)
 				return o
 			}
-			return o.set("$ref", "#/definitions/"+x.Namespace+"."+x.Name)
+			return o.set("$ref", "#/definitions/"+m.nameOf(st))
 		}
 		if s := m.syms[x.Name]; s != nil && s.kind == symType {
-			return o.set("$ref", "#/definitions/"+x.Name)
+			return o.set("$ref", "#/definitions/"+m.nameOf(s))
 		}
 		if primitiveTypes[x.Name] {
 			if x.Name == "any" {
@@ -183,6 +184,9 @@ func (m *model) typePointer(t TypeExpr, depth int) (string, []string, *TypeResou
 		}
 		if x.Namespace != "" && x.Namespace != "sys" {
 			if s := m.syms[x.Namespace]; s != nil && s.kind == symNamespace {
+				if st := s.ns.syms[x.Name]; st != nil && st.kind == symType {
+					return m.nameOf(st), nil, nil
+				}
 				return x.Namespace + "." + x.Name, nil, nil
 			}
 		}
@@ -397,42 +401,38 @@ func literalTypeName(v any) string {
 	return "object"
 }
 
-// definitions: the file's type declarations, then imported types.
+// definitions: the file's type declarations, then the imported ones
+// (the import closure), as the official compiler orders them.
 func (m *model) definitions() *jObject {
 	defs := newObj()
-	for _, s := range m.importedSym {
-		if s.kind != symType {
-			continue
-		}
-		d := s.from.typeWith(s.typ.Value, s.typ.Decorators)
-		s.from.applyModifiers(d, s.typ.Decorators, false)
-		mergeMetadata(d, "__bicep_imported_from!", newObj().set("sourceTemplate", relPath(m.path, s.from.path)))
-		defs.set(s.name, d)
-	}
-	for _, im := range m.imports {
-		if im.Wildcard == "" {
-			continue
-		}
-		s := m.syms[im.Wildcard]
-		if s == nil || s.ns == nil {
-			continue
-		}
-		for _, t := range s.ns.types {
-			if !hasDecorator(t.Decorators, "export") {
-				continue
-			}
-			d := s.ns.typeWith(t.Value, t.Decorators)
-			s.ns.applyModifiers(d, t.Decorators, false)
-			mergeMetadata(d, "__bicep_imported_from!", newObj().set("sourceTemplate", relPath(m.path, s.ns.path)))
-			defs.set(im.Wildcard+"."+t.Name, d)
-		}
-	}
 	for _, t := range m.types {
 		d := m.typeWith(t.Value, t.Decorators)
 		m.applyModifiers(d, t.Decorators, true)
 		defs.set(t.Name, d)
 	}
+	for _, im := range m.closure {
+		if im.kind != symType {
+			continue
+		}
+		var d *jObject
+		m.asEmitting(im.src, func() {
+			d = im.src.typeWith(im.typ.Value, im.typ.Decorators)
+			im.src.applyModifiers(d, im.typ.Decorators, false)
+		})
+		mergeMetadata(d, "__bicep_imported_from!", m.importedFrom(im))
+		defs.set(im.name, d)
+	}
 	return defs
+}
+
+// importedFrom is the __bicep_imported_from! metadata of an imported
+// declaration.
+func (m *model) importedFrom(im *importDecl) *jObject {
+	o := newObj().set("sourceTemplate", relPath(m.path, im.src.path))
+	if _, mem := funcNamespace(im.name); im.kind == symFunc && mem != im.orig || im.kind != symFunc && im.name != im.orig && !strings.HasPrefix(im.name, "_") {
+		o.set("originalIdentifier", im.orig)
+	}
+	return o
 }
 
 func relPath(from, to string) string {
@@ -448,8 +448,7 @@ func relPath(from, to string) string {
 
 // functionsSection emits user-defined functions in the __bicep namespace.
 func (m *model) functionsSection() []any {
-	members := newObj()
-	add := func(owner *model, fn *FuncStmt, name string) {
+	add := func(owner *model, fn *FuncStmt) *jObject {
 		f := newObj()
 		var params []any
 		locals := map[string]aexpr{}
@@ -471,26 +470,38 @@ func (m *model) functionsSection() []any {
 		if d := decorator(fn.Decorators, "description"); d != nil && len(d.Args) == 1 {
 			mergeMetadata(f, "description", rootCx(owner).value(d.Args[0]))
 		}
-		if hasDecorator(fn.Decorators, "export") {
+		if owner == m && hasDecorator(fn.Decorators, "export") {
 			mergeMetadata(f, "__bicep_export!", true)
 		}
-		if owner != m {
-			mergeMetadata(f, "__bicep_imported_from!", newObj().set("sourceTemplate", relPath(m.path, owner.path)))
-		}
-		members.set(name, f)
+		return f
 	}
-	for _, s := range m.importedSym {
-		if s.kind == symFunc {
-			add(s.from, s.fn, s.name)
+	var order []string
+	groups := map[string]*jObject{}
+	put := func(ns, mem string, f *jObject) {
+		if groups[ns] == nil {
+			groups[ns] = newObj()
+			order = append(order, ns)
 		}
+		groups[ns].set(mem, f)
 	}
 	for _, fn := range m.funcs {
-		add(m, fn, fn.Name)
+		put("__bicep", fn.Name, add(m, fn))
 	}
-	if len(members.keys) == 0 {
-		return nil
+	for _, im := range m.closure {
+		if im.kind != symFunc {
+			continue
+		}
+		var f *jObject
+		m.asEmitting(im.src, func() { f = add(im.src, im.fn) })
+		mergeMetadata(f, "__bicep_imported_from!", m.importedFrom(im))
+		ns, mem := funcNamespace(im.name)
+		put(ns, mem, f)
 	}
-	return []any{newObj().set("namespace", "__bicep").set("members", members)}
+	var out []any
+	for _, ns := range order {
+		out = append(out, newObj().set("namespace", ns).set("members", groups[ns]))
+	}
+	return out
 }
 
 // ---- compile-time imports ----
@@ -532,92 +543,16 @@ func (m *model) bindImports() {
 			if it.Alias != "" {
 				name = it.Alias
 			}
-			ns := &symbol{kind: s.kind, name: name, pos: it.Pos, v: s.v, typ: s.typ, fn: s.fn, from: src}
+			from := src
+			if s.from != nil {
+				from = s.from
+			}
+			ns := &symbol{kind: s.kind, name: name, pos: it.Pos, v: s.v, typ: s.typ, fn: s.fn, from: from}
 			m.declare(ns)
 			m.importedSym = append(m.importedSym, ns)
-			m.importClosure(src, s, map[*symbol]bool{})
 		}
 	}
-}
-
-// importClosure brings in the types, variables and functions an imported
-// symbol refers to, under their own names.
-func (m *model) importClosure(src *model, s *symbol, seen map[*symbol]bool) {
-	if seen[s] {
-		return
-	}
-	seen[s] = true
-	var names []string
-	collectTypeNames := func(t TypeExpr) {}
-	var walkType func(t TypeExpr)
-	walkType = func(t TypeExpr) {
-		switch x := t.(type) {
-		case *TypeRef:
-			if x.Namespace == "" {
-				names = append(names, x.Name)
-			} else if src.isTypeName(x.Namespace) {
-				names = append(names, x.Namespace)
-			}
-		case *TypeParen:
-			walkType(x.X)
-		case *TypeAccess:
-			walkType(x.X)
-		case *TypeNonNull:
-			walkType(x.X)
-		case *TypeNullable:
-			walkType(x.X)
-		case *TypeArray:
-			walkType(x.Elem)
-		case *TypeTuple:
-			for _, it := range x.Items {
-				walkType(it)
-			}
-		case *TypeObject:
-			for _, p := range x.Props {
-				walkType(p.Type)
-			}
-			if x.Additional != nil {
-				walkType(x.Additional)
-			}
-		case *TypeUnion:
-			for _, mem := range x.Members {
-				walkType(mem)
-			}
-		}
-	}
-	_ = collectTypeNames
-	switch s.kind {
-	case symType:
-		walkType(s.typ.Value)
-	case symVar:
-		src.walkRefs(s.v.Value, nil, nil, func(d dep) { names = append(names, d.sym.name) })
-	case symFunc:
-		for _, p := range s.fn.Params {
-			walkType(p.Type)
-		}
-		walkType(s.fn.Output)
-		walkCalls(s.fn.Body, func(n string) { names = append(names, n) })
-	}
-	for _, n := range names {
-		t := src.syms[n]
-		if t == nil || (t.kind != symType && t.kind != symVar && t.kind != symFunc) {
-			if t != nil && s.kind == symVar {
-				m.errorf(s.pos, "BCP360", "The imported variable refers to %q, which is not a type, variable or function.", n)
-			}
-			continue
-		}
-		if existing := m.syms[n]; existing != nil {
-			if existing.from == src && (existing.v == t.v && existing.typ == t.typ && existing.fn == t.fn) {
-				continue
-			}
-			m.errorf(s.pos, "BCP028", "Identifier %q needed by an imported symbol is declared multiple times.", n)
-			continue
-		}
-		ns := &symbol{kind: t.kind, name: n, pos: s.pos, v: t.v, typ: t.typ, fn: t.fn, from: src}
-		m.syms[n] = ns
-		m.importedSym = append(m.importedSym, ns)
-		m.importClosure(src, t, seen)
-	}
+	m.computeClosure()
 }
 
 func walkCalls(e Expr, visit func(string)) {
@@ -684,21 +619,19 @@ func isExported(s *symbol) bool {
 // importedValue is ns.variable of a wildcard import.
 func (c *cx) importedValue(ns *symbol, name string, p Pos) aexpr {
 	s := ns.ns.syms[name]
-	if s == nil || s.kind != symVar || !hasDecorator(s.v.Decorators, "export") {
+	if s == nil || s.kind != symVar || s.from != nil || !hasDecorator(s.v.Decorators, "export") {
 		c.errorf(p, "BCP052", "The namespace %q does not contain exported variable %q.", ns.name, name)
 		return call("null")
 	}
-	// wildcard-imported variables are inlined from the source file
-	return rootCx(ns.ns).conv(s.v.Value)
+	return call("variables", aStr(c.m.nameOf(s)))
 }
 
 // importedCall is ns.func(...) of a wildcard import.
 func (c *cx) importedCall(ns *symbol, x *CallExpr) aexpr {
 	s := ns.ns.syms[x.Name]
-	if s == nil || s.kind != symFunc || !hasDecorator(s.fn.Decorators, "export") {
+	if s == nil || s.kind != symFunc || s.from != nil || !hasDecorator(s.fn.Decorators, "export") {
 		c.errorf(x.NamePos, "BCP052", "The namespace %q does not contain exported function %q.", ns.name, x.Name)
 		return call("null")
 	}
-	c.errorf(x.NamePos, "BCP395", "Calling a function through a wildcard import (%s.%s) is not supported by keyless; use import {%s} from '...'.", ns.name, x.Name, x.Name)
-	return call("null")
+	return c.userCall(s, x)
 }
