@@ -81,6 +81,10 @@ func TestUpgradeFromEveryEarlierVersion(t *testing.T) {
 						[]any{b.d.ts(time.Now().Add(-time.Hour))}},
 					{`INSERT INTO subscriptions (id_lower, id, display_name, state, created_at) VALUES ('abc-sub', 'AbC-Sub', 'Default', 'Enabled', ?)`,
 						[]any{b.d.ts(t0)}},
+					{`INSERT INTO principals (object_id, app_id, display_name, kind, resource_id, resource_id_lower, created_at)
+						VALUES ('sp-1', 'app-1', 'old-sp', 'ServicePrincipal', '', '', ?)`, []any{b.d.ts(t0)}},
+					{`INSERT INTO credentials (principal_id, id, kind, secret_hash, hint, not_before, created_at)
+						VALUES ('sp-1', 'c-1', 'secret', ?, 'kls~abc', ?, ?)`, []any{[]byte("hash"), b.d.ts(t0), b.d.ts(t0)}},
 				} {
 					if _, err := db.ExecContext(ctx, b.d.rebind(stmt.query), stmt.args...); err != nil {
 						t.Fatalf("%s: %v", stmt.query, err)
@@ -180,6 +184,34 @@ func wantNewestFeatures(t *testing.T, s *Store) {
 	}
 	wantUsageFlush(t, s)
 	wantActivityLog(t, s)
+	wantGraphObjects(t, s)
+}
+
+// wantGraphObjects (00006): a credential written before the upgrade reads
+// back without a display name; applications, group owners and directory
+// role assignments can be written for a principal that predates them.
+func wantGraphObjects(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := t.Context()
+	_, err := s.Update(ctx, func(tx store.Tx) error {
+		creds, err := tx.ListCredentials(ctx, "sp-1")
+		if err != nil || len(creds) != 1 || creds[0].DisplayName != "" || creds[0].Hint != "kls~abc" {
+			t.Fatalf("credential after the upgrade: %+v %v", creds, err)
+		}
+		if err := tx.CreateApplication(ctx, store.Application{ObjectID: "app-obj", AppID: "app-1", DisplayName: "old-sp", CreatedAt: t0}); err != nil {
+			return err
+		}
+		if err := tx.CreatePrincipal(ctx, store.Principal{ObjectID: "g-1", DisplayName: "g", Kind: store.PrincipalGroup, CreatedAt: t0}); err != nil {
+			return err
+		}
+		if err := tx.AddGroupOwner(ctx, "g-1", "sp-1"); err != nil {
+			return err
+		}
+		return tx.CreateDirectoryRoleAssignment(ctx, store.DirectoryRoleAssignment{ID: "ra-1", RoleDefinitionID: "r", PrincipalID: "sp-1", DirectoryScopeID: "/", CreatedAt: t0})
+	})
+	if err != nil {
+		t.Fatalf("Graph objects on an upgraded store: %v", err)
+	}
 }
 
 // wantActivityLog appends to the activity log (00005) on the upgraded
