@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -458,4 +462,69 @@ func TestKeyVaultDeletingTheVaultSoftDeletesItsSecrets(t *testing.T) {
 	if got, err := c.GetSecret(ctx, "survivor", "", nil); err != nil || *got.Value != "s" {
 		t.Fatalf("recovered %v", err)
 	}
+}
+
+// TestKeyVaultAuditsWhoReadWhichSecretAndNeverTheValue: every data-plane
+// request is an audit record naming the caller, the data action and the
+// secret; no value appears in the audit log, set or read.
+func TestKeyVaultAuditsWhoReadWhichSecretAndNeverTheValue(t *testing.T) {
+	var audit syncBuffer
+	env := testenv.Start(t, testenv.Options{Audit: slog.New(slog.NewJSONHandler(&audit, nil))})
+	ctx := context.Background()
+	ensureGroup(t, env, "rg-audit")
+	vaultID, vaultURI := createVault(t, env, "rg-audit", "kv-audit", nil)
+	officer := newRBACPrincipal(t, env, "officer")
+	grant(t, env, vaultID, roleKeyVaultSecretsOfficer, officer.ObjectID)
+	reader := newRBACPrincipal(t, env, "reader")
+	const value = "s3cr3t-value-that-must-never-be-logged"
+	if _, err := secretsClient(t, env, vaultURI, officer.Cred).SetSecret(ctx, "db-password", azsecrets.SetSecretParameters{Value: to.Ptr(value)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := secretsClient(t, env, vaultURI, reader.Cred).GetSecret(ctx, "db-password", "", nil)
+	wantKVError(t, err, 403, "Forbidden")
+	grant(t, env, vaultID, roleKeyVaultSecretsUser, reader.ObjectID)
+	if _, err := secretsClient(t, env, vaultURI, reader.Cred).GetSecret(ctx, "db-password", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	log := audit.String()
+	if strings.Contains(log, value) {
+		t.Fatal("a secret value is in the audit log")
+	}
+	var reads, denied int
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != "keyvault request" {
+			continue
+		}
+		if rec["operation"] == "GetSecret" && rec["secret"] == "db-password" && rec["oid"] == reader.ObjectID &&
+			rec["dataAction"] == "Microsoft.KeyVault/vaults/secrets/getSecret/action" {
+			if rec["status"] == float64(200) && rec["version"] != "" {
+				reads++
+			}
+			if rec["status"] == float64(403) {
+				denied++
+			}
+		}
+	}
+	if reads != 1 || denied != 1 {
+		t.Fatalf("audit: %d reads, %d refusals of the reader, want 1 and 1:\n%s", reads, denied, log)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -123,7 +123,10 @@ func (e Endpoints) VaultOfHost(host string) (string, bool) {
 		host = h
 	}
 	name, ok := strings.CutSuffix(strings.ToLower(host), "."+strings.ToLower(e.HostSuffix))
-	return name, ok && name != "" && !strings.Contains(name, ".")
+	if !ok || name == "" || strings.Contains(name, ".") {
+		return "", false
+	}
+	return name, true
 }
 
 // Resource is the audience of tokens the data plane accepts, and the

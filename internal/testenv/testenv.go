@@ -55,6 +55,8 @@ type Options struct {
 	FederatedCredentialLimit int
 	// KeyVaultHostSuffix is passed to the server (vaults served by host).
 	KeyVaultHostSuffix string
+	// Audit, when set, receives the server's audit log.
+	Audit *slog.Logger
 	// RoleCatalogues are passed to the server (--role-catalogue).
 	RoleCatalogues []string
 }
@@ -75,7 +77,7 @@ func Start(t testing.TB, opts Options) *Env {
 		TokenLifetime: opts.TokenLifetime, ShutdownTimeout: 5 * time.Second, Logger: logger,
 		FederationHTTPClient: opts.FederationHTTPClient, PublicURL: opts.PublicURL,
 		FederatedCredentialLimit: opts.FederatedCredentialLimit, RoleCatalogues: opts.RoleCatalogues,
-		KeyVaultHostSuffix: opts.KeyVaultHostSuffix,
+		KeyVaultHostSuffix: opts.KeyVaultHostSuffix, Audit: opts.Audit,
 	})
 	if err != nil {
 		cancel()
