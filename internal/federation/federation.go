@@ -60,13 +60,9 @@ type cachedProvider struct {
 // Exchange validates an external token for the user-assigned identity
 // whose principal is p.
 func (x *Exchanger) Exchange(ctx context.Context, p store.Principal, assertion string) (token.Subject, error) {
-	tok, err := jwt.ParseSigned(assertion, []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.ES256, jose.ES384})
+	claims, err := unverifiedClaims(assertion)
 	if err != nil {
-		return token.Subject{}, &Error{50027, "Invalid JWT token in client_assertion: it must be a compact JWS signed with an asymmetric algorithm."}
-	}
-	var claims jwt.Claims
-	if err := tok.UnsafeClaimsWithoutVerification(&claims); err != nil {
-		return token.Subject{}, &Error{50027, "Invalid JWT token in client_assertion: unreadable claims."}
+		return token.Subject{}, err
 	}
 	var fics []store.FederatedCredential
 	if err := x.Store.View(ctx, func(tx store.Tx) error {
@@ -76,6 +72,41 @@ func (x *Exchanger) Exchange(ctx context.Context, p store.Principal, assertion s
 	}); err != nil {
 		return token.Subject{}, fmt.Errorf("federation: list credentials: %w", err)
 	}
+	subj, err := x.exchange(ctx, p, fics, claims, assertion)
+	if err != nil {
+		return token.Subject{}, err
+	}
+	subj.MIResourceID = p.ResourceID
+	return subj, nil
+}
+
+// ExchangeApplication validates an external token for the service
+// principal p of an application that trusts its issuer through one of
+// fics, the application's federated identity credentials (Microsoft
+// Graph's federatedIdentityCredentials).
+func (x *Exchanger) ExchangeApplication(ctx context.Context, p store.Principal, fics []store.FederatedCredential, assertion string) (token.Subject, error) {
+	claims, err := unverifiedClaims(assertion)
+	if err != nil {
+		return token.Subject{}, err
+	}
+	return x.exchange(ctx, p, fics, claims, assertion)
+}
+
+func unverifiedClaims(assertion string) (jwt.Claims, error) {
+	tok, err := jwt.ParseSigned(assertion, []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.ES256, jose.ES384})
+	if err != nil {
+		return jwt.Claims{}, &Error{50027, "Invalid JWT token in client_assertion: it must be a compact JWS signed with an asymmetric algorithm."}
+	}
+	var claims jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&claims); err != nil {
+		return jwt.Claims{}, &Error{50027, "Invalid JWT token in client_assertion: unreadable claims."}
+	}
+	return claims, nil
+}
+
+// exchange matches the claims against the credentials, then verifies the
+// token with its issuer's keys.
+func (x *Exchanger) exchange(ctx context.Context, p store.Principal, fics []store.FederatedCredential, claims jwt.Claims, assertion string) (token.Subject, error) {
 	fic, err := match(fics, claims)
 	if err != nil {
 		return token.Subject{}, err
@@ -99,9 +130,7 @@ func (x *Exchanger) Exchange(ctx context.Context, p store.Principal, assertion s
 	if x.Exchanged != nil {
 		x.Exchanged(p, fic)
 	}
-	return token.Subject{
-		ObjectID: p.ObjectID, AppID: p.AppID, ACR: token.ACRCertificate, MIResourceID: p.ResourceID,
-	}, nil
+	return token.Subject{ObjectID: p.ObjectID, AppID: p.AppID, ACR: token.ACRCertificate}, nil
 }
 
 // match finds the credential that trusts these claims, or says which part

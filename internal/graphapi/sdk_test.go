@@ -715,3 +715,49 @@ func TestGraphDirectoryRoles(t *testing.T) {
 		wantGraphError(t, "remove the last Global Administrator", err, "Request_BadRequest", 400)
 	})
 }
+
+// TestGraphApplicationFederation: an application given a federated
+// identity credential through Graph signs in with an external OIDC token
+// (here another keyless installation's) through azidentity's
+// ClientAssertionCredential, at once, and no longer once it is deleted.
+func TestGraphApplicationFederation(t *testing.T) {
+	home := testenv.Start(t, testenv.Options{})
+	env := testenv.Start(t, testenv.Options{FederationHTTPClient: home.HTTPClient})
+	admin := graphClient(t, env, env.AdminCredential(t))
+	ctx := context.Background()
+
+	app := models.NewApplication()
+	app.SetDisplayName(to.Ptr("ci-deployer"))
+	a := must[models.Applicationable](t, "app")(admin.Applications().Post(ctx, app, nil))
+	spBody := models.NewServicePrincipal()
+	spBody.SetAppId(a.GetAppId())
+	sp := must[models.ServicePrincipalable](t, "sp")(admin.ServicePrincipals().Post(ctx, spBody, nil))
+
+	external := must[azcore.AccessToken](t, "home token")(home.AdminCredential(t).GetToken(ctx,
+		policy.TokenRequestOptions{Scopes: []string{"api://AzureADTokenExchange/.default"}}))
+	fic := models.NewFederatedIdentityCredential()
+	fic.SetName(to.Ptr("home-admin"))
+	fic.SetIssuer(to.Ptr(home.URL + "/" + home.Creds.TenantID + "/"))
+	fic.SetSubject(to.Ptr(home.Server.Installation().AdminObjectID))
+	fic.SetAudiences([]string{"api://AzureADTokenExchange"})
+	created := must[models.FederatedIdentityCredentialable](t, "fic")(admin.Applications().ByApplicationId(deref(a.GetId())).FederatedIdentityCredentials().Post(ctx, fic, nil))
+
+	cred, err := azidentity.NewClientAssertionCredential(env.Creds.TenantID, deref(a.GetAppId()),
+		func(context.Context) (string, error) { return external.Token, nil },
+		&azidentity.ClientAssertionCredentialOptions{ClientOptions: env.ClientOptions(), DisableInstanceDiscovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := must[models.ServicePrincipalable](t, "read as the federated application")(graphClient(t, env, cred).ServicePrincipals().ByServicePrincipalId(deref(sp.GetId())).Get(ctx, nil))
+	if deref(me.GetAppId()) != deref(a.GetAppId()) {
+		t.Fatalf("read %q", deref(me.GetAppId()))
+	}
+
+	ok(t, "delete fic", admin.Applications().ByApplicationId(deref(a.GetId())).FederatedIdentityCredentials().ByFederatedIdentityCredentialId(deref(created.GetId())).Delete(ctx, nil))
+	cred2, _ := azidentity.NewClientAssertionCredential(env.Creds.TenantID, deref(a.GetAppId()),
+		func(context.Context) (string, error) { return external.Token, nil },
+		&azidentity.ClientAssertionCredentialOptions{ClientOptions: env.ClientOptions(), DisableInstanceDiscovery: true})
+	if err := getToken(ctx, cred2, graphScope); err == nil {
+		t.Fatal("the external token still signs in after its credential was deleted")
+	}
+}

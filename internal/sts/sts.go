@@ -34,6 +34,9 @@ const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 // is safe to show the client.
 type Federation interface {
 	Exchange(ctx context.Context, principal store.Principal, assertion string) (token.Subject, error)
+	// ExchangeApplication does the same for the service principal of an
+	// application, against the application's federated credentials.
+	ExchangeApplication(ctx context.Context, principal store.Principal, fics []store.FederatedCredential, assertion string) (token.Subject, error)
 }
 
 // Config wires the token service.
@@ -272,6 +275,13 @@ func (s *Service) authenticateAssertion(ctx context.Context, clientID, assertion
 	}
 	if e.Principal.Kind != store.PrincipalServicePrincipal {
 		return token.Subject{}, errInvalidClient(700027, "Client assertions are not accepted for principal '%s'.", clientID)
+	}
+	if fics := applicationFederatedCredentials(s.cfg.Directory, clientID); len(fics) > 0 && s.cfg.Federation != nil && !selfIssued(assertion, clientID) {
+		subj, err := s.cfg.Federation.ExchangeApplication(ctx, e.Principal, fics, assertion)
+		if err != nil {
+			return token.Subject{}, federationError(err)
+		}
+		return subj, nil
 	}
 	tok, err := jwt.ParseSigned(assertion, []jose.SignatureAlgorithm{jose.RS256, jose.PS256})
 	if err != nil || len(tok.Headers) != 1 {
