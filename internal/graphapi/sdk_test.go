@@ -761,3 +761,85 @@ func TestGraphApplicationFederation(t *testing.T) {
 		t.Fatal("the external token still signs in after its credential was deleted")
 	}
 }
+
+// TestGraphMoreEndpoints: filters and $count on applications, a service
+// principal's password removed and the principal deleted while its
+// application stays, a group renamed, directoryObjects/{id} and
+// organization/{id}.
+func TestGraphMoreEndpoints(t *testing.T) {
+	eachStore(t, func(t *testing.T, f fixture) {
+		ctx := context.Background()
+		var apps []models.Applicationable
+		for _, name := range []string{"orders", "orders-worker", "payments"} {
+			app := models.NewApplication()
+			app.SetDisplayName(&name)
+			app.SetIdentifierUris([]string{"api://" + name})
+			apps = append(apps, must[models.Applicationable](t, "create "+name)(f.admin.Applications().Post(ctx, app, nil)))
+		}
+		filtered := func(filter string) []models.Applicationable {
+			t.Helper()
+			return must[models.ApplicationCollectionResponseable](t, "list "+filter)(f.admin.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter}})).GetValue()
+		}
+		if got := filtered("appId eq '" + deref(apps[2].GetAppId()) + "'"); len(got) != 1 || deref(got[0].GetDisplayName()) != "payments" {
+			t.Fatalf("applications by appId: %d", len(got))
+		}
+		if got := filtered("identifierUris/any(u:u eq 'api://orders-worker')"); len(got) != 1 || deref(got[0].GetId()) != deref(apps[1].GetId()) {
+			t.Fatalf("applications by identifierUris: %d", len(got))
+		}
+		if got := filtered("startswith(displayName,'orders') or displayName eq 'payments'"); len(got) != 3 {
+			t.Fatalf("startswith or eq: %d", len(got))
+		}
+		headers := abstractions.NewRequestHeaders()
+		headers.Add("ConsistencyLevel", "eventual")
+		n := must[*int32](t, "applications/$count")(f.admin.Applications().Count().Get(ctx, &applications.CountRequestBuilderGetRequestConfiguration{
+			Headers: headers, QueryParameters: &applications.CountRequestBuilderGetQueryParameters{Filter: to.Ptr("startswith(displayName,'orders')")}}))
+		if deref(n) != 2 {
+			t.Fatalf("applications/$count with a filter = %d, want 2", deref(n))
+		}
+
+		spBody := models.NewServicePrincipal()
+		spBody.SetAppId(apps[0].GetAppId())
+		sp := must[models.ServicePrincipalable](t, "sp")(f.admin.ServicePrincipals().Post(ctx, spBody, nil))
+		spID := deref(sp.GetId())
+		pw := must[models.PasswordCredentialable](t, "sp password")(f.admin.ServicePrincipals().ByServicePrincipalId(spID).AddPassword().Post(ctx, serviceprincipals.NewItemAddPasswordPostRequestBody(), nil))
+		ok(t, "token", getToken(ctx, f.env.SecretCredential(t, deref(apps[0].GetAppId()), deref(pw.GetSecretText())), graphScope))
+		remove := serviceprincipals.NewItemRemovePasswordPostRequestBody()
+		remove.SetKeyId(pw.GetKeyId())
+		ok(t, "sp removePassword", f.admin.ServicePrincipals().ByServicePrincipalId(spID).RemovePassword().Post(ctx, remove, nil))
+		if err := getToken(ctx, f.env.SecretCredential(t, deref(apps[0].GetAppId()), deref(pw.GetSecretText())), graphScope); err == nil {
+			t.Fatal("the removed service principal password still signs in")
+		}
+		obj := must[models.DirectoryObjectable](t, "directoryObjects/{id}")(f.admin.DirectoryObjects().ByDirectoryObjectId(spID).Get(ctx, nil))
+		if _, isSP := obj.(models.ServicePrincipalable); !isSP {
+			t.Fatalf("directoryObjects/{id} is %T", obj)
+		}
+		ok(t, "delete sp", f.admin.ServicePrincipals().ByServicePrincipalId(spID).Delete(ctx, nil))
+		_, err := f.admin.ServicePrincipals().ByServicePrincipalId(spID).Get(ctx, nil)
+		wantGraphError(t, "deleted sp", err, "Request_ResourceNotFound", 404)
+		_ = must[models.Applicationable](t, "application after its sp is deleted")(f.admin.Applications().ByApplicationId(deref(apps[0].GetId())).Get(ctx, nil))
+		_ = must[models.ServicePrincipalable](t, "sp again")(f.admin.ServicePrincipals().Post(ctx, spBody, nil))
+
+		g := models.NewGroup()
+		g.SetDisplayName(to.Ptr("before"))
+		group := must[models.Groupable](t, "group")(f.admin.Groups().Post(ctx, g, nil))
+		rename := models.NewGroup()
+		rename.SetDisplayName(to.Ptr("after"))
+		ok(t, "patch group", func() error { _, err := f.admin.Groups().ByGroupId(deref(group.GetId())).Patch(ctx, rename, nil); return err }())
+		if got := must[models.Groupable](t, "get group")(f.admin.Groups().ByGroupId(deref(group.GetId())).Get(ctx, nil)); deref(got.GetDisplayName()) != "after" {
+			t.Fatalf("group renamed to %q", deref(got.GetDisplayName()))
+		}
+		mail := models.NewGroup()
+		mail.SetDisplayName(to.Ptr("m365"))
+		mail.SetMailEnabled(to.Ptr(true))
+		_, err = f.admin.Groups().Post(ctx, mail, nil)
+		wantGraphError(t, "mail-enabled group", err, "Request_BadRequest", 400)
+
+		org := must[models.Organizationable](t, "organization/{id}")(f.admin.Organization().ByOrganizationId(f.env.Creds.TenantID).Get(ctx, nil))
+		if deref(org.GetId()) != f.env.Creds.TenantID {
+			t.Fatalf("organization/{id} = %q", deref(org.GetId()))
+		}
+		_, err = f.admin.Organization().ByOrganizationId(uuid.NewString()).Get(ctx, nil)
+		wantGraphError(t, "another organization", err, "Request_ResourceNotFound", 404)
+	})
+}
