@@ -825,7 +825,10 @@ func TestGraphMoreEndpoints(t *testing.T) {
 		group := must[models.Groupable](t, "group")(f.admin.Groups().Post(ctx, g, nil))
 		rename := models.NewGroup()
 		rename.SetDisplayName(to.Ptr("after"))
-		ok(t, "patch group", func() error { _, err := f.admin.Groups().ByGroupId(deref(group.GetId())).Patch(ctx, rename, nil); return err }())
+		ok(t, "patch group", func() error {
+			_, err := f.admin.Groups().ByGroupId(deref(group.GetId())).Patch(ctx, rename, nil)
+			return err
+		}())
 		if got := must[models.Groupable](t, "get group")(f.admin.Groups().ByGroupId(deref(group.GetId())).Get(ctx, nil)); deref(got.GetDisplayName()) != "after" {
 			t.Fatalf("group renamed to %q", deref(got.GetDisplayName()))
 		}
