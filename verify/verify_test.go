@@ -34,7 +34,7 @@ type issuer struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	keys map[string]*rsa.PrivateKey // kid -> key, all published
-	jwks atomic.Int32                // JWKS fetches
+	jwks atomic.Int32               // JWKS fetches
 }
 
 func newIssuer(t *testing.T) *issuer {

@@ -325,6 +325,31 @@ func TestKeyVaultRefusals(t *testing.T) {
 		wantKVError(t, err, 403, "Forbidden", "Microsoft.KeyVault/vaults/secrets/getSecret/action", strings.ToLower(vaultID)+"/secrets/db")
 	})
 
+	t.Run("an assignment at one secret reaches that secret only, and is purged with it", func(t *testing.T) {
+		one := newRBACPrincipal(t, env, "kv-one")
+		grant(t, env, vaultID+"/secrets/api-key", roleKeyVaultSecretsUser, one.ObjectID)
+		oc := secretsClient(t, env, vaultURI, one.Cred)
+		if _, err := oc.GetSecret(ctx, "api-key", "", nil); err != nil {
+			t.Fatal(err)
+		}
+		_, err := oc.GetSecret(ctx, "db", "", nil)
+		wantKVError(t, err, 403, "Forbidden")
+		if _, err := ac.DeleteSecret(ctx, "api-key", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ac.PurgeDeletedSecret(ctx, "api-key", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ac.SetSecret(ctx, "api-key", azsecrets.SetSecretParameters{Value: to.Ptr("new")}, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, err = oc.GetSecret(ctx, "api-key", "", nil)
+		wantKVError(t, err, 403, "Forbidden", "getSecret/action")
+		_, err = assignmentsClient(t, env, env.AdminCredential(t)).Create(ctx, vaultID+"/secrets/no-such-secret", uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{
+			Properties: &armauthorization.RoleAssignmentProperties{PrincipalID: to.Ptr(one.ObjectID), RoleDefinitionID: to.Ptr(roleDefID(sub, roleKeyVaultSecretsUser))}}, nil)
+		wantARMError(t, err, 404, "ResourceNotFound")
+	})
+
 	t.Run("through a group, gone on the next request with the membership", func(t *testing.T) {
 		member := newRBACPrincipal(t, env, "kv-member")
 		var g directoryapi.Group

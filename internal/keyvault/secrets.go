@@ -297,7 +297,7 @@ func (s *Service) Delete(ctx context.Context, v Vault, name string) (Secret, err
 		}
 		out = fromStore(sv, st)
 		if !v.SoftDelete {
-			return tx.PurgeVaultSecret(ctx, v.ID, name)
+			return purge(ctx, tx, v.ID, name)
 		}
 		out.DeletedAt, out.ScheduledPurge = now, now.AddDate(0, 0, v.RetentionDays)
 		return tx.DeleteVaultSecret(ctx, v.ID, name, out.DeletedAt, out.ScheduledPurge)
@@ -359,9 +359,32 @@ func (s *Service) Purge(ctx context.Context, v Vault, name string) error {
 		if err != nil {
 			return notFound(err, ErrDeletedNotFound)
 		}
-		return tx.PurgeVaultSecret(ctx, v.ID, name)
+		return purge(ctx, tx, v.ID, name)
 	})
 	return err
+}
+
+// purge removes a secret for good with the role assignments at its scope
+// (no assignment outlives its scope).
+func purge(ctx context.Context, tx store.Tx, vaultID, name string) error {
+	if err := tx.PurgeVaultSecret(ctx, vaultID, name); err != nil {
+		return err
+	}
+	return DeleteSecretAssignments(ctx, tx, vaultID, name)
+}
+
+// DeleteSecretAssignments deletes the role assignments at a secret's scope.
+func DeleteSecretAssignments(ctx context.Context, tx store.Tx, vaultID, name string) error {
+	as, err := tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{ScopePrefix: vaultID + "/secrets/" + name})
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		if err := tx.DeleteRoleAssignment(ctx, a.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // backupAAD binds backup blobs to their purpose; a backup restores into
@@ -419,6 +442,21 @@ func (s *Service) Backup(ctx context.Context, v Vault, name string) ([]byte, err
 	}
 	plain, _ := json.Marshal(doc)
 	return s.Keyring.Seal(plain, backupAAD), nil
+}
+
+// PurgeExpired purges the deleted secrets past their purge date, in every
+// vault, with the assignments at their scopes, and says how many.
+func PurgeExpired(ctx context.Context, tx store.Tx, now time.Time) (int, error) {
+	due, err := tx.PurgeExpiredVaultSecrets(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range due {
+		if err := DeleteSecretAssignments(ctx, tx, d.VaultID, d.Name); err != nil {
+			return 0, err
+		}
+	}
+	return len(due), nil
 }
 
 // Restore recreates a backed-up secret with every version, in a vault

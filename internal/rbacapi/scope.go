@@ -155,6 +155,15 @@ func checkScopeExists(ctx context.Context, tx store.Tx, scope string) error {
 			if n == len(segs) || strings.EqualFold(segs[n], "providers") {
 				return nil
 			}
+			// Key Vault secrets are kept apart from the resource table;
+			// a secret's scope exists while the secret is live.
+			if n+2 == len(segs) && strings.EqualFold(segs[n], "secrets") && strings.EqualFold(parent.Type, "Microsoft.KeyVault/vaults") {
+				if _, st, err := tx.GetVaultSecret(ctx, parent.ID, segs[n+1], ""); err == nil && st.DeletedAt.IsZero() {
+					return nil
+				} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
 			// Federated identity credentials are child resources kept
 			// apart from the resource table.
 			if n+2 == len(segs) && strings.EqualFold(segs[n], "federatedIdentityCredentials") &&

@@ -132,7 +132,7 @@ func (s *Server) recordKeyVault(_ context.Context, rec keyvaultapi.Record) {
 // (maintenance job; idempotent, so every replica may run it).
 func (s *Server) purgeDeletedSecrets(ctx context.Context) {
 	if _, err := s.inst.Store.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.PurgeExpiredVaultSecrets(ctx, time.Now())
+		_, err := keyvault.PurgeExpired(ctx, tx, time.Now())
 		return err
 	}); err != nil && ctx.Err() == nil {
 		s.cfg.Logger.Warn("purging deleted Key Vault secrets past their purge date failed; will retry", "err", err)

@@ -78,6 +78,6 @@ type VaultSecretTx interface {
 	// version.
 	PurgeVaultSecret(ctx context.Context, vaultID, name string) error
 	// PurgeExpiredVaultSecrets removes the deleted secrets whose purge date
-	// is before now, in every vault, and returns how many.
-	PurgeExpiredVaultSecrets(ctx context.Context, now time.Time) (int, error)
+	// is before now, in every vault, and returns them.
+	PurgeExpiredVaultSecrets(ctx context.Context, now time.Time) ([]VaultSecretState, error)
 }

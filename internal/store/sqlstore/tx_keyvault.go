@@ -229,33 +229,23 @@ func (t *tx) PurgeVaultSecret(ctx context.Context, vaultID, name string) error {
 	return nil
 }
 
-func (t *tx) PurgeExpiredVaultSecrets(ctx context.Context, now time.Time) (int, error) {
+func (t *tx) PurgeExpiredVaultSecrets(ctx context.Context, now time.Time) ([]store.VaultSecretState, error) {
 	if err := t.writable("purge expired vault secrets"); err != nil {
-		return 0, err
+		return nil, err
 	}
-	rows, err := t.query(ctx, `SELECT vault_id, name FROM vault_secrets WHERE scheduled_purge IS NOT NULL AND scheduled_purge < ?`, t.d.ts(now))
+	due, err := list(ctx, t, func(row scanner) (store.VaultSecretState, error) {
+		var s store.VaultSecretState
+		err := row.Scan(&s.VaultID, &s.Name, &s.CurrentVersion, timeCol{&s.DeletedAt}, timeCol{&s.ScheduledPurge})
+		return s, err
+	}, `SELECT vault_id, name, current_version, deleted_at, scheduled_purge FROM vault_secrets
+		WHERE scheduled_purge IS NOT NULL AND scheduled_purge < ? ORDER BY vault_lower, name_lower`, t.d.ts(now))
 	if err != nil {
-		return 0, fmt.Errorf("purge expired vault secrets: %w", mapErr(err))
-	}
-	var due [][2]string
-	for rows.Next() {
-		var v, n string
-		if err := rows.Scan(&v, &n); err != nil {
-			rows.Close()
-			return 0, mapErr(err)
-		}
-		due = append(due, [2]string{v, n})
-	}
-	if err := rows.Close(); err != nil {
-		return 0, err
-	}
-	if err := rows.Err(); err != nil {
-		return 0, mapErr(err)
+		return nil, fmt.Errorf("purge expired vault secrets: %w", err)
 	}
 	for _, d := range due {
-		if err := t.PurgeVaultSecret(ctx, d[0], d[1]); err != nil {
-			return 0, err
+		if err := t.PurgeVaultSecret(ctx, d.VaultID, d.Name); err != nil {
+			return nil, err
 		}
 	}
-	return len(due), nil
+	return due, nil
 }

@@ -135,7 +135,7 @@ var vaultSecretBehaviours = []behaviour{
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("updating a deleted secret: %v", err)
 		}
-		var purged int
+		var purged []store.VaultSecretState
 		update(t, s, func(ctx context.Context, tx store.Tx) error {
 			if err := tx.RecoverVaultSecret(ctx, testVault, "c"); err != nil {
 				return err
@@ -147,8 +147,8 @@ var vaultSecretBehaviours = []behaviour{
 			purged, err = tx.PurgeExpiredVaultSecrets(ctx, time.Now())
 			return err
 		})
-		if purged != 1 {
-			t.Errorf("purged %d expired, want 1 (d)", purged)
+		if len(purged) != 1 || purged[0].Name != "d" || purged[0].VaultID != testVault {
+			t.Errorf("purged %+v expired, want d", purged)
 		}
 		view(t, s, func(ctx context.Context, tx store.Tx) error {
 			live, _, _ := tx.ListVaultSecrets(ctx, store.VaultSecretFilter{VaultID: testVault})
