@@ -618,7 +618,11 @@ func (d *decompiler) output(name string, o *jObject, typeNames map[string]string
 		v = fmt.Sprintf("%s ? %s : null", d.expression(cond, precTernary+1), v)
 		d.warnf(name, "decompile-condition", "The output %q has a condition: it is written as a ternary that outputs null when the condition is false.", name)
 	}
-	fmt.Fprintf(&b, "output %s %s = %s\n", id, d.typeExpr(o, typeNames, 0), v)
+	ot := d.typeExpr(o, typeNames, 0)
+	if nullable, _ := getFold(o, "nullable"); nullable == true && !strings.HasSuffix(ot, "?") {
+		ot += "?"
+	}
+	fmt.Fprintf(&b, "output %s %s = %s\n", id, ot, v)
 	return b.String()
 }
 
