@@ -219,6 +219,37 @@ echo "listed=$(az rest --method get --url "$ARM/roleAssignments?api-version=2022
 		}
 	})
 
+	t.Run("Microsoft Graph through az ad: sp create-for-rbac, apps, federated credentials, groups, role assignment by app ID", func(t *testing.T) {
+		// az ad calls Graph at the cloud's Graph endpoint (keyless's /v1.0)
+		// with a token for it; `az role assignment create` itself crashes in
+		// Debian's az 2.45 before sending anything, so the assignment by app
+		// ID resolves the app's object ID with az ad and PUTs with az rest.
+		out := az.run(`
+echo "appId=$(az ad sp create-for-rbac -n ci-deployer --query appId -o tsv)"
+APP=$(az ad sp list --display-name ci-deployer --query '[0].appId' -o tsv)
+echo "listed=$APP"
+echo "shown=$(az ad sp show --id "$APP" --query displayName -o tsv)"
+echo "spType=$(az ad sp show --id "$APP" --query servicePrincipalType -o tsv)"
+APPOBJ=$(az ad app show --id "$APP" --query id -o tsv)
+az ad app federated-credential create --id "$APPOBJ" --parameters '{"name":"github-main","issuer":"https://token.actions.githubusercontent.com","subject":"repo:acme/web:ref:refs/heads/main","audiences":["api://AzureADTokenExchange"]}' -o none
+echo "fic=$(az ad app federated-credential list --id "$APPOBJ" --query '[0].subject' -o tsv)"
+GROUP=$(az ad group create --display-name ops --mail-nickname ops --query id -o tsv)
+SPOBJ=$(az ad sp show --id "$APP" --query id -o tsv)
+az ad group member add --group "$GROUP" --member-id "$SPOBJ"
+echo "member=$(az ad group member check --group "$GROUP" --member-id "$SPOBJ" --query value -o tsv)"
+echo "members=$(az ad group member list --group "$GROUP" --query '[0].id' -o tsv)"
+echo "spobj=$SPOBJ"
+ARM="$KL_URL/subscriptions/$KL_SUB/providers/Microsoft.Authorization"
+echo "assigned=$(az rest --method put --url "$ARM/roleAssignments/$NAME?api-version=2022-04-01" \
+  --body "{\"properties\":{\"roleDefinitionId\":\"/subscriptions/$KL_SUB/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7\",\"principalId\":\"$SPOBJ\",\"principalType\":\"ServicePrincipal\"}}" \
+  --query properties.principalId -o tsv)"
+`, "NAME="+uuid.NewString())
+		if out["appId"] == "" || out["listed"] != out["appId"] || out["shown"] != "ci-deployer" || out["spType"] != "Application" ||
+			out["fic"] != "repo:acme/web:ref:refs/heads/main" || out["member"] != "true" || out["members"] != out["spobj"] || out["assigned"] != out["spobj"] {
+			t.Fatalf("az ad: %v", out)
+		}
+	})
+
 	t.Run("az account get-access-token", func(t *testing.T) {
 		out := az.run(`echo "token=$(az account get-access-token --query accessToken -o tsv)"`)
 		c := jwtClaims(t, out["token"])
