@@ -54,7 +54,7 @@ func (q *request) confirmed(c confirmation, title string) bool {
 		c.Fields = map[string]string{}
 	}
 	for k, vs := range q.r.PostForm {
-		if k != "csrf" && k != "confirm" && len(vs) > 0 {
+		if _, preset := c.Fields[k]; !preset && k != "csrf" && k != "confirm" && len(vs) > 0 {
 			c.Fields[k] = vs[0]
 		}
 	}

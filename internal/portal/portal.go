@@ -116,13 +116,15 @@ func (p *Portal) Handler() http.Handler {
 
 // securityHeaders: no script or style that is not the portal's own file
 // (no inline code, so injected markup cannot run), no framing, no
-// referrer (a sign-in link's secret is in its URL), nothing cached.
+// referrer to other sites (a sign-in link's secret is in its URL; within
+// the portal the referrer stays, because with none at all browsers send
+// "Origin: null" on form posts), nothing cached.
 func securityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 }
