@@ -46,7 +46,9 @@ func TestRoleCatalogueGrowsAnInstallation(t *testing.T) {
 
 	env = testenv.Start(t, testenv.Options{DataDir: dataDir, RoleCatalogues: []string{catalogue}})
 	defs = definitionsClient(t, env, env.AdminCredential(t))
-	all := drain(t, defs.NewListPager(sub, nil), func(r armauthorization.RoleDefinitionsClientListResponse) []*armauthorization.RoleDefinition { return r.Value })
+	all := drain(t, defs.NewListPager(sub, nil), func(r armauthorization.RoleDefinitionsClientListResponse) []*armauthorization.RoleDefinition {
+		return r.Value
+	})
 	byID := map[string]*armauthorization.RoleDefinition{}
 	for _, d := range all {
 		byID[*d.Name] = d
@@ -83,7 +85,9 @@ func TestRoleCatalogueGrowsAnInstallation(t *testing.T) {
 	t.Run("roles are found by name as az finds them", func(t *testing.T) {
 		for _, name := range []string{"AcrPull", "Key Vault Secrets User", "Azure Kubernetes Service Cluster User Role", "Cognitive Services OpenAI User"} {
 			got := drain(t, defs.NewListPager(sub, &armauthorization.RoleDefinitionsClientListOptions{Filter: to.Ptr("roleName eq '" + name + "'")}),
-				func(r armauthorization.RoleDefinitionsClientListResponse) []*armauthorization.RoleDefinition { return r.Value })
+				func(r armauthorization.RoleDefinitionsClientListResponse) []*armauthorization.RoleDefinition {
+					return r.Value
+				})
 			if len(got) != 1 || *got[0].Properties.RoleType != "BuiltInRole" {
 				t.Errorf("%s: %d roles", name, len(got))
 			}
