@@ -26,3 +26,17 @@ func anyMatch(patterns []string, action string) bool {
 	}
 	return false
 }
+
+// RoleMatcher is a role's permissions compiled once, as the engine
+// compiles them, for reports that weigh many actions against the same
+// roles.
+type RoleMatcher struct{ role *compiledRole }
+
+// NewRoleMatcher compiles role.
+func NewRoleMatcher(role store.RoleDefinition) *RoleMatcher {
+	return &RoleMatcher{role: compileRole(role)}
+}
+
+// Allows reports whether the role grants the control-plane action, with
+// the engine's rules (conditions included).
+func (m *RoleMatcher) Allows(action string) bool { return m.role.allows(action, false) }

@@ -133,7 +133,8 @@ type reviewer struct {
 	since     time.Time
 	scope     string
 	roles     map[string]store.RoleDefinition
-	attached  map[string][]store.Resource // lower UAMI ID -> holders
+	matchers  map[string]*authz.RoleMatcher // lower role ID -> compiled permissions
+	attached  map[string][]store.Resource   // lower UAMI ID -> holders
 	assigned  map[string][]store.RoleAssignment
 	lastToken map[string]time.Time
 	actions   map[string][]store.ActionUsage
@@ -149,8 +150,10 @@ func Evaluate(f *Facts, opts Options) []Finding {
 		roles:    map[string]store.RoleDefinition{},
 		attached: map[string][]store.Resource{}, assigned: map[string][]store.RoleAssignment{},
 		lastToken: map[string]time.Time{}, actions: map[string][]store.ActionUsage{}}
+	r.matchers = make(map[string]*authz.RoleMatcher, len(f.Roles))
 	for _, d := range f.Roles {
 		r.roles[strings.ToLower(d.ID)] = d
+		r.matchers[strings.ToLower(d.ID)] = authz.NewRoleMatcher(d)
 	}
 	for _, res := range f.Resources {
 		for _, id := range res.UserAssignedIdentities {
@@ -205,30 +208,28 @@ func Evaluate(f *Facts, opts Options) []Finding {
 		}()
 	}
 	wg.Wait()
-	n := 0
-	for _, o := range outs {
-		n += len(o)
-	}
-	all := make([]Finding, 0, n)
-	for _, o := range outs {
-		all = append(all, o...)
-	}
-	return sortFindings(all)
+	return sortFindings(outs)
 }
 
 // sortFindings orders findings most severe first, then by rule, keeping
-// the order the rules emitted them in (principals in store order), by
-// sorting small keys rather than moving the findings themselves: a review
-// of a large installation has hundreds of thousands.
-func sortFindings(fs []Finding) []Finding {
+// the order the rules emitted them in (the chunks in order, principals in
+// store order), by sorting small keys rather than moving the findings
+// themselves: a review of a large installation has hundreds of thousands.
+func sortFindings(chunks [][]Finding) []Finding {
 	type key struct {
-		rank int
-		rule string
-		i    int
+		rank     int
+		rule     string
+		chunk, i int
 	}
-	keys := make([]key, len(fs))
-	for i := range fs {
-		keys[i] = key{fs[i].Severity.Rank(), fs[i].Rule, i}
+	n := 0
+	for _, c := range chunks {
+		n += len(c)
+	}
+	keys := make([]key, 0, n)
+	for ci, c := range chunks {
+		for i := range c {
+			keys = append(keys, key{c[i].Severity.Rank(), c[i].Rule, ci, i})
+		}
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		if a.rank != b.rank {
@@ -237,11 +238,14 @@ func sortFindings(fs []Finding) []Finding {
 		if a.rule != b.rule {
 			return strings.Compare(a.rule, b.rule)
 		}
+		if a.chunk != b.chunk {
+			return a.chunk - b.chunk
+		}
 		return a.i - b.i
 	})
-	out := make([]Finding, len(fs))
+	out := make([]Finding, len(keys))
 	for i, k := range keys {
-		out[i] = fs[k.i]
+		out[i] = chunks[k.chunk][k.i]
 	}
 	return out
 }
@@ -472,8 +476,9 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh b
 	}
 	used := r.used(p.ObjectID, a.Scope)
 	var covered []string
+	m := r.matcher(role)
 	for _, act := range used {
-		if authz.RoleAllows(role, act) {
+		if m.Allows(act) {
 			covered = append(covered, act)
 		}
 	}
@@ -534,13 +539,14 @@ func (r *reviewer) narrowest(principalID, scope string, current store.RoleDefini
 			continue
 		}
 		ok := true
+		dm := r.matcher(d)
 		for _, act := range used {
-			if !authz.RoleAllows(d, act) {
+			if !dm.Allows(act) {
 				ok = false
 				break
 			}
 		}
-		if !ok || !narrowerThan(d, current) {
+		if !ok || !narrowerThan(d, current, r.matcher(current)) {
 			continue
 		}
 		score := breadth(d)
@@ -570,11 +576,11 @@ func (r *reviewer) narrowest(principalID, scope string, current store.RoleDefini
 
 // narrowerThan: every action pattern d grants is granted by current too,
 // and d is not the same grant.
-func narrowerThan(d, current store.RoleDefinition) bool {
+func narrowerThan(d, current store.RoleDefinition, cm *authz.RoleMatcher) bool {
 	for _, p := range d.Permissions {
 		for _, act := range p.Actions {
 			probe := strings.ReplaceAll(act, "*", "x")
-			if !authz.RoleAllows(current, probe) {
+			if !cm.Allows(probe) {
 				return false
 			}
 		}
@@ -697,4 +703,13 @@ func (r *reviewer) secrets(p store.Principal) {
 		f.Fix = "keyless sp reset --id " + p.ObjectID
 		r.emit(f, c.ID)
 	}
+}
+
+// matcher is the role's compiled permissions (compiled now for a role the
+// facts did not list).
+func (r *reviewer) matcher(d store.RoleDefinition) *authz.RoleMatcher {
+	if m, ok := r.matchers[strings.ToLower(d.ID)]; ok {
+		return m
+	}
+	return authz.NewRoleMatcher(d)
 }
