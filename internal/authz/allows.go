@@ -40,3 +40,19 @@ func NewRoleMatcher(role store.RoleDefinition) *RoleMatcher {
 // Allows reports whether the role grants the control-plane action, with
 // the engine's rules (conditions included).
 func (m *RoleMatcher) Allows(action string) bool { return m.role.allows(action, false) }
+
+// Assignments returns every role assignment the engine holds (name,
+// principal, role definition GUID and scope as stored), copied under the
+// engine's read lock into one slice of the exact size: reports that weigh
+// every assignment (access review, inventory) read them here rather than
+// scan the store, which at a million assignments costs seconds.
+func (e *Engine) Assignments() []store.RoleAssignment {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]store.RoleAssignment, 0, len(e.idx.assignments))
+	for _, a := range e.idx.assignments {
+		out = append(out, store.RoleAssignment{Name: a.name, PrincipalID: a.principalID, RoleDefinitionID: a.role.id, Scope: a.scope.raw,
+			PrincipalType: "ServicePrincipal"})
+	}
+	return out
+}

@@ -34,7 +34,10 @@ const (
 // Config wires the routes.
 type Config struct {
 	Store store.Store
-	Now   func() time.Time
+	// Assignments, when set, serves the role assignments from memory (the
+	// RBAC engine) instead of a scan of the store.
+	Assignments review.AssignmentSource
+	Now         func() time.Time
 }
 
 type handlers struct{ cfg Config }
@@ -83,7 +86,7 @@ func (h handlers) review(w http.ResponseWriter, r *http.Request, c *arm.Call) er
 		return err
 	}
 	now := h.cfg.Now().UTC()
-	facts, err := review.Load(r.Context(), h.cfg.Store, now.Add(-time.Duration(days)*24*time.Hour))
+	facts, err := review.Load(r.Context(), h.cfg.Store, now.Add(-time.Duration(days)*24*time.Hour), h.cfg.Assignments)
 	if err != nil {
 		return err
 	}
@@ -97,7 +100,7 @@ func (h handlers) review(w http.ResponseWriter, r *http.Request, c *arm.Call) er
 
 func (h handlers) inventory(w http.ResponseWriter, r *http.Request, c *arm.Call) error {
 	now := h.cfg.Now().UTC()
-	facts, err := review.Load(r.Context(), h.cfg.Store, now.Add(-90*24*time.Hour))
+	facts, err := review.Load(r.Context(), h.cfg.Store, now.Add(-90*24*time.Hour), h.cfg.Assignments)
 	if err != nil {
 		return err
 	}

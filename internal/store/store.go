@@ -259,6 +259,9 @@ type Tx interface {
 
 	PutFederatedCredential(ctx context.Context, c FederatedCredential) (created bool, err error)
 	GetFederatedCredential(ctx context.Context, identityID, name string) (FederatedCredential, error)
+	// ListFederatedCredentials lists an identity's credentials by name;
+	// with identityID "" it lists every identity's, by identity then name,
+	// in one read (reports over a whole installation).
 	ListFederatedCredentials(ctx context.Context, identityID string) ([]FederatedCredential, error)
 	DeleteFederatedCredential(ctx context.Context, identityID, name string) error
 

@@ -423,6 +423,14 @@ func (t *tx) GetFederatedCredential(ctx context.Context, identityID, name string
 }
 
 func (t *tx) ListFederatedCredentials(ctx context.Context, identityID string) ([]store.FederatedCredential, error) {
+	if identityID == "" {
+		cs, err := list(ctx, t, scanFederatedCredential, `SELECT `+federatedCredentialCols+` FROM federated_credentials
+			ORDER BY identity_lower, name_lower`)
+		if err != nil {
+			return nil, fmt.Errorf("list federated credentials: %w", err)
+		}
+		return cs, nil
+	}
 	cs, err := list(ctx, t, scanFederatedCredential, `SELECT `+federatedCredentialCols+` FROM federated_credentials
 		WHERE identity_lower = ? ORDER BY name_lower`, lower(identityID))
 	if err != nil {

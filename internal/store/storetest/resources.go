@@ -285,6 +285,36 @@ var resourceBehaviours = []behaviour{
 		}
 		wantEqual(t, "pages", got, []string{"a", "B", "c", "D", "e"})
 	}},
+	{"federated credentials/list with no identity lists every identity's, by identity then name", func(t *testing.T, s store.Store) {
+		a, b := identity("Id-A"), identity("id-b")
+		update(t, s, func(ctx context.Context, tx store.Tx) error {
+			for _, r := range []store.Resource{b, a} {
+				if _, err := tx.PutResource(ctx, r); err != nil {
+					return err
+				}
+			}
+			for _, c := range []store.FederatedCredential{
+				{IdentityID: b.ID, Name: "z", Issuer: "https://i", Subject: "s", Audiences: []string{"x"}, CreatedAt: t0, UpdatedAt: t0},
+				{IdentityID: a.ID, Name: "y", Issuer: "https://i", Subject: "s", Audiences: []string{"x"}, CreatedAt: t0, UpdatedAt: t0},
+				{IdentityID: a.ID, Name: "X", Issuer: "https://i", Subject: "s", Audiences: []string{"x"}, CreatedAt: t0, UpdatedAt: t0},
+			} {
+				if _, err := tx.PutFederatedCredential(ctx, c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		view(t, s, func(ctx context.Context, tx store.Tx) error {
+			all, err := tx.ListFederatedCredentials(ctx, "")
+			wantErr(t, "list all", err, nil)
+			var got []string
+			for _, c := range all {
+				got = append(got, c.IdentityID[len(c.IdentityID)-4:]+"/"+c.Name)
+			}
+			wantEqual(t, "every credential", got, []string{"Id-A/X", "Id-A/y", "id-b/z"})
+			return nil
+		})
+	}},
 	{"federated credentials/put, get in any case, list and delete with the identity", func(t *testing.T, s store.Store) {
 		u := identity("Id-One")
 		fic := store.FederatedCredential{IdentityID: u.ID, Name: "GitHub-Main", Issuer: "https://token.actions.githubusercontent.com",
