@@ -145,7 +145,13 @@ func (c *compiler) load(file string, from *model, at Pos) *model {
 	}
 	c.loading[file] = true
 	defer delete(c.loading, file)
-	f := parse(file, string(src), &c.diags)
+	return c.loadSource(file, string(src))
+}
+
+// loadSource binds and checks Bicep source read from file (or made from
+// it, as for an ARM template imported from).
+func (c *compiler) loadSource(file, src string) *model {
+	f := parse(file, src, &c.diags)
 	m := &model{c: c, file: f, path: file, diags: &c.diags}
 	m.bind()
 	m.computeDeps()

@@ -308,7 +308,9 @@ func (d *decompiler) template(t *jObject) []byte {
 	if md, ok := objVal(t, "metadata"); ok {
 		first := true
 		for i, k := range md.keys {
-			if k == "_generator" {
+			if k == "_generator" || strings.HasPrefix(k, "__bicep") {
+				// The compiler's own bookkeeping (exported variables,
+				// import provenance) becomes decorators, not metadata.
 				continue
 			}
 			if first {
@@ -640,7 +642,13 @@ func (d *decompiler) function(id string, def *jObject, typeNames map[string]stri
 	}
 	out, _ := objVal(def, "output")
 	value, _ := out.get("value")
-	return fmt.Sprintf("func %s(%s) %s => %s\n", id, strings.Join(params, ", "), d.typeExpr(out, typeNames, 0), d.value(value, 0))
+	export := ""
+	if md, ok := objVal(def, "metadata"); ok {
+		if e, _ := getFold(md, "__bicep_export!"); e == true {
+			export = "@export()\n"
+		}
+	}
+	return fmt.Sprintf("%sfunc %s(%s) %s => %s\n", export, id, strings.Join(params, ", "), d.typeExpr(out, typeNames, 0), d.value(value, 0))
 }
 
 func mustGet(o *jObject, key string) any {

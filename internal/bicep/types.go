@@ -521,8 +521,7 @@ func (m *model) bindImports() {
 			}
 			src, _ = m.c.loadModuleFile(m, m.c.opts.ModuleCache, file, im.FromPos, true)
 		} else if strings.HasSuffix(strings.ToLower(im.From), ".json") {
-			m.errorf(im.FromPos, "BCP395", "Importing from an ARM JSON template is not supported by keyless; import from a .bicep file.")
-			continue
+			src = m.c.loadTemplateImport(m, im.From, im.FromPos)
 		} else {
 			src, _ = m.c.loadModule(m, im.From, im.FromPos)
 		}
