@@ -173,8 +173,10 @@ type blade struct{ Key, Label string }
 
 func bladesFor(ref scopeRef) []blade {
 	switch {
-	case ref.Level() == "subscription", ref.Level() == "group":
+	case ref.Level() == "subscription":
 		return []blade{{"overview", "Overview"}, {"iam", "Access control (IAM)"}}
+	case ref.Level() == "group":
+		return []blade{{"overview", "Overview"}, {"deployments", "Deployments"}, {"iam", "Access control (IAM)"}}
 	case ref.IsIdentity():
 		return []blade{{"overview", "Overview"}, {"federated", "Federated credentials"}, {"roles", "Azure role assignments"}, {"iam", "Access control (IAM)"}}
 	}
@@ -220,6 +222,8 @@ func (p *Portal) resourcePage(q *request) error {
 		return p.federatedBlade(q, v, pg)
 	case "roles":
 		return p.principalRolesBlade(q, v, pg)
+	case "deployments":
+		return p.deploymentsBlade(q, v, pg)
 	}
 	return p.overviewBlade(q, v, pg)
 }

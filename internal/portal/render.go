@@ -26,7 +26,11 @@ type page struct {
 	CSRF      string
 	// Here is the request's path and query, where forms return to.
 	Here string
-	Data any
+	// Refresh, when not zero, reloads the page after this many seconds
+	// (a meta refresh, so it works without the script): pages showing a
+	// long operation that has not finished.
+	Refresh int
+	Data    any
 }
 
 type crumb struct{ Label, URL string }
@@ -73,6 +77,7 @@ var funcs = template.FuncMap{
 	"add":           func(a, b int) int { return a + b },
 	"assignmentsOf": func(rows any, pg page) map[string]any { return map[string]any{"Rows": rows, "Page": pg} },
 	"mul":           func(a, b int) int { return a * b },
+	"stateClass":    stateClass,
 }
 
 func loadPages() (*pageSet, error) {
