@@ -255,3 +255,49 @@ func TestReadEnvironmentVariable(t *testing.T) {
 		t.Errorf("in a .bicep file: %v", cres.Diagnostics)
 	}
 }
+
+// A .bicepparam file can import variables by name from a .bicep file or an
+// ARM JSON template; their values are evaluated in their own file.
+func TestCompileParamsWithImportedVariables(t *testing.T) {
+	shared := "var base = 'acdd72a7-3385-48ef-bd42-f606fba81ae7'\n@export()\nvar roleIds = {\n  Reader: base\n}\n@export()\nfunc f() string => 'x'\n"
+	lib := `{"$schema":"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#","languageVersion":"2.0","contentVersion":"1.0.0.0",
+	  "metadata":{"__bicep_exported_variables!":[{"name":"region"}]},"variables":{"region":"westus"},"resources":{}}`
+	tests := []struct {
+		name, params, want string
+		code                string
+	}{
+		{"a variable from a .bicep file", "using './main.bicep'\nimport { roleIds } from 'shared.bicep'\nparam role = roleIds.Reader\nparam where = 'x'\n", `"acdd72a7-3385-48ef-bd42-f606fba81ae7"`, ""},
+		{"an alias, from an ARM JSON template", "using './main.bicep'\nimport { region as r } from 'lib.json'\nparam role = 'r'\nparam where = r\n", `"westus"`, ""},
+		{"a wildcard import", "using './main.bicep'\nimport * as s from 'shared.bicep'\nparam role = 'r'\nparam where = 'x'\n", "", "BCP395"},
+		{"a function", "using './main.bicep'\nimport { f } from 'shared.bicep'\nparam role = 'r'\nparam where = 'x'\n", "", "BCP395"},
+		{"a variable not exported", "using './main.bicep'\nimport { base } from 'shared.bicep'\nparam role = 'r'\nparam where = 'x'\n", "", "BCP360"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{
+				"main.bicep":      {Data: []byte("param role string\nparam where string\noutput o string = '${role}${where}'\n")},
+				"shared.bicep":    {Data: []byte(shared)},
+				"lib.json":        {Data: []byte(lib)},
+				"main.bicepparam": {Data: []byte(tc.params)},
+			}
+			res, err := CompileParams(fsys, "main.bicepparam", Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.code != "" {
+				for _, d := range res.Diagnostics {
+					if d.Code == tc.code {
+						return
+					}
+				}
+				t.Fatalf("want %s, got %v", tc.code, res.Diagnostics)
+			}
+			if ErrorCount(res.Diagnostics) > 0 {
+				t.Fatalf("diagnostics: %v", res.Diagnostics)
+			}
+			if !strings.Contains(string(res.Parameters), tc.want) {
+				t.Fatalf("parameters %s lack %s", res.Parameters, tc.want)
+			}
+		})
+	}
+}

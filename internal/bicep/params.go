@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"path"
+	"strings"
 
 	"github.com/keyless-io/keyless/internal/deploy/expr"
 )
@@ -43,7 +44,7 @@ func CompileParams(fsys fs.FS, file string, opts Options) (*ParamsResult, error)
 			pm.vars = append(pm.vars, s)
 			pm.declare(&symbol{kind: symVar, name: s.Name, pos: s.NamePos, v: s})
 		case *ImportStmt:
-			pm.errorf(s.Pos, "BCP395", "Imports in .bicepparam files are not supported by keyless.")
+			importParamValues(c, pm, s)
 		default:
 			pm.errorf(st.Position(), "BCP337", "This declaration type is not valid for a Bicep Parameters file. Specify a \"using\", \"param\" or \"var\" declaration.")
 		}
@@ -169,6 +170,16 @@ func (h *paramsHost) Variable(name string) (any, error) {
 	if s == nil || s.kind != symVar || h.busy[name] {
 		return nil, expr.ErrNotFound
 	}
+	if s.from != nil {
+		// An imported variable is evaluated in its own file, where its
+		// value's references mean what they say.
+		sub := &paramsHost{m: s.from, values: map[string]any{}, busy: map[string]bool{}}
+		v, err := sub.Variable(s.v.Name)
+		if err == nil {
+			h.values[name] = v
+		}
+		return v, err
+	}
 	h.busy[name] = true
 	defer delete(h.busy, name)
 	v, ok := h.eval(s.v.Value)
@@ -217,4 +228,48 @@ func (h *paramsHost) evalARM(x aexpr, p Pos) (any, bool) {
 	raw, _ := json.Marshal(out)
 	v, err := decodeOrdered(raw)
 	return v, err == nil
+}
+
+// importParamValues declares the variables a .bicepparam file imports by
+// name (from a .bicep file or an ARM JSON template), so parameter values
+// can use them; their values are evaluated in their own file at compile
+// time. Importing types is allowed and has no effect on values; wildcard
+// imports and imported functions are refused with a diagnostic.
+func importParamValues(c *compiler, pm *model, im *ImportStmt) {
+	if im.Wildcard != "" {
+		pm.errorf(im.Pos, "BCP395", "Wildcard imports in .bicepparam files are not supported by keyless; import the variables by name (import {x} from '...').")
+		return
+	}
+	var src *model
+	if strings.HasSuffix(strings.ToLower(im.From), ".json") {
+		src = c.loadTemplateImport(pm, im.From, im.FromPos)
+	} else {
+		src, _ = c.loadModule(pm, im.From, im.FromPos)
+	}
+	if src == nil {
+		return
+	}
+	for _, it := range im.Items {
+		s := src.syms[it.Name]
+		if s == nil || !isExported(s) {
+			pm.errorf(it.Pos, "BCP360", "The %q symbol was not found in (or was not exported by) the imported template.", it.Name)
+			continue
+		}
+		name := it.Name
+		if it.Alias != "" {
+			name = it.Alias
+		}
+		switch s.kind {
+		case symVar:
+			from := src
+			if s.from != nil {
+				from = s.from
+			}
+			pm.declare(&symbol{kind: symVar, name: name, pos: it.Pos, v: s.v, from: from})
+		case symType:
+			// Types constrain templates, not parameter values.
+		default:
+			pm.errorf(it.Pos, "BCP395", "Importing the function %q into a .bicepparam file is not supported by keyless; import variables by name.", it.Name)
+		}
+	}
 }
