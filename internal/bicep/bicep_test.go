@@ -264,7 +264,7 @@ func TestCompileParamsWithImportedVariables(t *testing.T) {
 	  "metadata":{"__bicep_exported_variables!":[{"name":"region"}]},"variables":{"region":"westus"},"resources":{}}`
 	tests := []struct {
 		name, params, want string
-		code                string
+		code               string
 	}{
 		{"a variable from a .bicep file", "using './main.bicep'\nimport { roleIds } from 'shared.bicep'\nparam role = roleIds.Reader\nparam where = 'x'\n", `"acdd72a7-3385-48ef-bd42-f606fba81ae7"`, ""},
 		{"an alias, from an ARM JSON template", "using './main.bicep'\nimport { region as r } from 'lib.json'\nparam role = 'r'\nparam where = r\n", `"westus"`, ""},
