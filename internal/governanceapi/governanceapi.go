@@ -37,7 +37,10 @@ type Config struct {
 	// Assignments, when set, serves the role assignments from memory (the
 	// RBAC engine) instead of a scan of the store.
 	Assignments review.AssignmentSource
-	Now         func() time.Time
+	// Covers, when set, decides whether a scope lies under another (the
+	// RBAC engine's, which knows the management group tree).
+	Covers func(ancestor, scope string) bool
+	Now    func() time.Time
 }
 
 type handlers struct{ cfg Config }
@@ -90,7 +93,7 @@ func (h handlers) review(w http.ResponseWriter, r *http.Request, c *arm.Call) er
 	if err != nil {
 		return err
 	}
-	findings := review.Evaluate(facts, review.Options{Scope: c.Scope, UnusedDays: days, Now: now})
+	findings := review.Evaluate(facts, review.Options{Scope: c.Scope, UnusedDays: days, Now: now, Covers: h.cfg.Covers})
 	if findings == nil {
 		findings = []review.Finding{}
 	}
@@ -104,6 +107,6 @@ func (h handlers) inventory(w http.ResponseWriter, r *http.Request, c *arm.Call)
 	if err != nil {
 		return err
 	}
-	arm.WriteJSON(w, http.StatusOK, inventory.Build(facts, c.Scope, now))
+	arm.WriteJSON(w, http.StatusOK, inventory.Build(facts, c.Scope, now, h.cfg.Covers))
 	return nil
 }

@@ -68,10 +68,17 @@ type Use struct {
 	Count    int64     `json:"count"`
 }
 
-// Build assembles the inventory of the identities under scope.
-func Build(f *review.Facts, scope string, now time.Time) Inventory {
+// Build assembles the inventory of the identities under scope. covers
+// reports whether a scope lies at or under another (nil: the path rule;
+// the server passes the RBAC engine's, which knows the management group
+// tree).
+func Build(f *review.Facts, scope string, now time.Time, covers ...func(ancestor, scope string) bool) Inventory {
 	if scope == "" {
 		scope = "/"
+	}
+	under := authz.IsAncestorOrSelf
+	if len(covers) > 0 && covers[0] != nil {
+		under = covers[0]
 	}
 	roles := map[string]string{}
 	for _, d := range f.Roles {
@@ -111,14 +118,14 @@ func Build(f *review.Facts, scope string, now time.Time) Inventory {
 	describe := func(p store.Principal) (id Identity, ok bool) {
 		switch p.Kind {
 		case store.PrincipalSystemAssigned, store.PrincipalUserAssigned:
-			if !authz.IsAncestorOrSelf(scope, p.ResourceID) {
+			if !under(scope, p.ResourceID) {
 				return id, false
 			}
 			id.Kind, id.ResourceID = string(p.Kind), p.ResourceID
 			id.SubscriptionID, id.ResourceGroup = subAndGroup(p.ResourceID)
 			id.Name = lastSegment(p.ResourceID)
 		case store.PrincipalServicePrincipal:
-			if !spInScope(scope, assigned[p.ObjectID]) {
+			if !spInScope(scope, assigned[p.ObjectID], under) {
 				return id, false
 			}
 			id.Kind, id.Name = "ServicePrincipal", p.DisplayName
@@ -220,12 +227,12 @@ func Build(f *review.Facts, scope string, now time.Time) Inventory {
 	return inv
 }
 
-func spInScope(scope string, as []store.RoleAssignment) bool {
+func spInScope(scope string, as []store.RoleAssignment, under func(ancestor, scope string) bool) bool {
 	if scope == "/" {
 		return true
 	}
 	for _, a := range as {
-		if authz.IsAncestorOrSelf(scope, a.Scope) {
+		if under(scope, a.Scope) {
 			return true
 		}
 	}

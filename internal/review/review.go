@@ -110,6 +110,10 @@ type Options struct {
 	// UnusedDays is the usage window (default 90).
 	UnusedDays int
 	Now        time.Time
+	// Covers reports whether a scope lies at or under another. It defaults
+	// to the path rule; the server passes the RBAC engine's, which also
+	// knows which subscriptions sit under which management groups.
+	Covers func(ancestor, scope string) bool
 }
 
 func (o Options) window() time.Duration {
@@ -145,6 +149,9 @@ type reviewer struct {
 func Evaluate(f *Facts, opts Options) []Finding {
 	if opts.Scope == "" {
 		opts.Scope = "/"
+	}
+	if opts.Covers == nil {
+		opts.Covers = authz.IsAncestorOrSelf
 	}
 	r := &reviewer{f: f, opts: opts, since: opts.Now.Add(-opts.window()), scope: opts.Scope,
 		roles:    map[string]store.RoleDefinition{},
@@ -253,7 +260,7 @@ func sortFindings(chunks [][]Finding) []Finding {
 func (r *reviewer) inScope(p store.Principal) bool {
 	switch p.Kind {
 	case store.PrincipalSystemAssigned, store.PrincipalUserAssigned:
-		return authz.IsAncestorOrSelf(r.scope, p.ResourceID)
+		return r.opts.Covers(r.scope, p.ResourceID)
 	case store.PrincipalServicePrincipal:
 		if r.scope == "/" {
 			return true
@@ -262,7 +269,7 @@ func (r *reviewer) inScope(p store.Principal) bool {
 		// or below; one holding a role above (the administrator at "/") is
 		// reviewed at that scope, not at every scope beneath it.
 		for _, a := range r.assigned[p.ObjectID] {
-			if authz.IsAncestorOrSelf(r.scope, a.Scope) {
+			if r.opts.Covers(r.scope, a.Scope) {
 				return true
 			}
 		}
@@ -420,7 +427,7 @@ func (r *reviewer) used(principalID, scope string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, a := range acts {
-		if a.Last.Before(r.since) || !authz.IsAncestorOrSelf(scope, a.Scope) {
+		if a.Last.Before(r.since) || !r.opts.Covers(scope, a.Scope) {
 			continue
 		}
 		k := strings.ToLower(a.Action)

@@ -265,3 +265,24 @@ func TestParallelEvaluationIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// A review at a management group covers the identities of the
+// subscriptions under it when given the RBAC engine's notion of "under".
+func TestReviewAtAManagementGroupUsesCovers(t *testing.T) {
+	f := facts()
+	f.Principals = []store.Principal{uami(old)}
+	mg := "/providers/Microsoft.Management/managementGroups/platform"
+	byPath := review.Evaluate(f, review.Options{Scope: mg, Now: now})
+	if len(byPath) != 0 {
+		t.Fatalf("by paths alone, nothing is under the group: %d findings", len(byPath))
+	}
+	covers := func(ancestor, scope string) bool {
+		if strings.EqualFold(ancestor, mg) {
+			return strings.HasPrefix(strings.ToLower(scope), strings.ToLower(sub))
+		}
+		return authz.IsAncestorOrSelf(ancestor, scope)
+	}
+	if got := review.Evaluate(f, review.Options{Scope: mg, Now: now, Covers: covers}); len(byRule(got, review.RuleUnusedIdentity)) != 1 {
+		t.Fatalf("with the engine's tree, the identity in a subscription under the group is reviewed: %+v", got)
+	}
+}

@@ -71,7 +71,7 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 	})
 	subscriptionapi.Register(s.arm, st)
 	mgmtapi.Register(s.arm, mgmtapi.Config{Store: st, TenantID: s.inst.TenantID, BaseURL: s.baseURL})
-	governanceapi.Register(s.arm, governanceapi.Config{Store: st, Assignments: s.engine})
+	governanceapi.Register(s.arm, governanceapi.Config{Store: st, Assignments: s.engine, Covers: s.engine.Covers})
 	rbacapi.Register(s.arm, rbacapi.Config{
 		Store: st, Engine: s.engine, TenantID: s.inst.TenantID, BaseURL: s.baseURL,
 		// checkAccess verifies the token a downstream service was handed
