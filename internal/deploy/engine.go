@@ -136,6 +136,8 @@ func DeploymentID(s Scope, name string) string {
 	return strings.TrimSuffix(ScopeID(s), "/") + "/providers/Microsoft.Resources/deployments/" + name
 }
 
+// recordKey names a deployment in the running map: its scope ID and name,
+// case-folded, as isLocal looks it up from a stored record.
 func recordKey(scope Scope, name string) string {
 	return strings.ToLower(ScopeID(scope) + "|" + name)
 }
@@ -453,15 +455,11 @@ func (e *Engine) Recover(ctx context.Context) (int, error) {
 	return n, mapStoreErr(err)
 }
 
-func (e *Engine) isLocal(scope, name string) bool {
+func (e *Engine) isLocal(scopeID, name string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, r := range e.running {
-		if strings.EqualFold(ScopeID(r.req.Scope), scope) && strings.EqualFold(r.req.Name, name) {
-			return true
-		}
-	}
-	return false
+	_, ok := e.running[strings.ToLower(scopeID+"|"+name)]
+	return ok
 }
 
 func mapStoreErr(err error) error {

@@ -29,7 +29,6 @@ const (
 type prepared struct {
 	req         Request
 	templateDoc []byte
-	tpl         *template.Template
 	plan        *template.Plan
 	resolver    *resolver
 	hash        string
@@ -100,7 +99,8 @@ func (e *Engine) prepare(ctx context.Context, caller Caller, req Request, whatIf
 		return nil, templateError(err)
 	}
 	res.plan = plan
-	p := &prepared{req: req, templateDoc: compactJSON(req.Template), tpl: tpl, plan: plan, resolver: res, hash: templateHash(req.Template), mode: mode}
+	doc := compactJSON(req.Template)
+	p := &prepared{req: req, templateDoc: doc, plan: plan, resolver: res, hash: templateHash(doc), mode: mode}
 	p.params = recordedParameters(plan)
 	return p, nil
 }
@@ -209,11 +209,11 @@ func canonicalType(t string) string {
 	return t
 }
 
-// templateHash identifies a template's content (ARM's templateHash is an
-// opaque decimal digest of the same kind).
+// templateHash identifies a template's content, given compacted (ARM's
+// templateHash is an opaque decimal digest of the same kind).
 func templateHash(doc []byte) string {
 	h := fnv.New64a()
-	_, _ = h.Write(compactJSON(doc))
+	_, _ = h.Write(doc)
 	return strconv.FormatUint(h.Sum64(), 10)
 }
 

@@ -102,9 +102,6 @@ func (r *resolver) apiVersionFor(id string) string {
 			}
 		}
 	}
-	if strings.Contains(strings.ToLower(id), "/providers/microsoft.resources/deployments/") {
-		return resourcesAPIVersion
-	}
 	return resourcesAPIVersion
 }
 

@@ -30,14 +30,12 @@ type run struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 
-	mu         sync.Mutex
-	canceled   bool
-	ops        map[string]*Operation // by operation ID
-	dirtyOps   map[string]bool
-	failures   []*ErrorDetail
-	deployed   []ResourceRef
-	lastFlush  time.Time
-	externally bool // canceled through the record by another replica
+	mu       sync.Mutex
+	canceled bool
+	ops      map[string]*Operation // by operation ID
+	dirtyOps map[string]bool
+	failures []*ErrorDetail
+	deployed []ResourceRef
 }
 
 func (r *run) requestCancel() {
@@ -182,7 +180,6 @@ func (r *run) deployAll(ctx context.Context) {
 			}
 		}
 	}
-	addSerialCopyDependencies(plan.Resources, index, deps)
 	dependents := make([][]int, n)
 	waiting := make([]int, n)
 	for i, ds := range deps {
@@ -248,31 +245,6 @@ func (r *run) deployAll(ctx context.Context) {
 			}
 		}
 		release(res.i, res.ok)
-	}
-}
-
-// addSerialCopyDependencies makes each batch of a serial copy loop wait for
-// the batch before it (mode "serial", batchSize b: instance i waits for
-// every instance of batch i/b - 1).
-func addSerialCopyDependencies(resources []*template.Resource, index map[*template.Resource]int, deps [][]int) {
-	loops := map[string][]*template.Resource{}
-	for _, res := range resources {
-		if res.CopyName != "" && res.BatchSize > 0 {
-			loops[strings.ToLower(res.CopyName)] = append(loops[strings.ToLower(res.CopyName)], res)
-		}
-	}
-	for _, members := range loops {
-		sort.SliceStable(members, func(a, b int) bool { return members[a].CopyIndex < members[b].CopyIndex })
-		for k, res := range members {
-			b := res.BatchSize
-			batch := k / b
-			if batch == 0 {
-				continue
-			}
-			for _, prev := range members[(batch-1)*b : batch*b] {
-				deps[index[res]] = append(deps[index[res]], index[prev])
-			}
-		}
 	}
 }
 

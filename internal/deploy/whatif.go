@@ -532,12 +532,12 @@ func (e *Engine) accessChanges(ctx context.Context, res *resolver, changes []Wha
 			}
 			for id := range after {
 				if !before[id] {
-					out = append(out, AccessChange{ChangeType: "Attach", ResourceID: c.ResourceID, Identity: displayIdentity(id, c.ResourceID)})
+					out = append(out, AccessChange{ChangeType: "Attach", ResourceID: c.ResourceID, Identity: displayIdentity(id)})
 				}
 			}
 			for id := range before {
 				if !after[id] {
-					out = append(out, AccessChange{ChangeType: "Detach", ResourceID: c.ResourceID, Identity: displayIdentity(id, c.ResourceID)})
+					out = append(out, AccessChange{ChangeType: "Detach", ResourceID: c.ResourceID, Identity: displayIdentity(id)})
 				}
 			}
 		}
@@ -558,7 +558,7 @@ func orEmpty(v any) any {
 	return v
 }
 
-func displayIdentity(id, resourceID string) string {
+func displayIdentity(id string) string {
 	if id == "systemassigned" {
 		return "SystemAssigned"
 	}
