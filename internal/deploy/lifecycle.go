@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+
 	"github.com/keyless-io/keyless/internal/deploy/expr"
 )
 
@@ -109,26 +111,21 @@ func coveredByNamedParent(id string, named map[string]bool) bool {
 	return false
 }
 
+// lastName and typeOf read a resource ID with azcore's parser, as the rest
+// of keyless does.
 func lastName(id string) string {
+	if rid, err := azarm.ParseResourceID(id); err == nil {
+		return rid.Name
+	}
 	segs := strings.Split(strings.TrimSuffix(id, "/"), "/")
 	return segs[len(segs)-1]
 }
 
-// typeOf derives the full resource type from a resource ID.
 func typeOf(id string) string {
-	i := strings.LastIndex(strings.ToLower(id), "/providers/")
-	if i < 0 {
-		return ""
+	if rid, err := azarm.ParseResourceID(id); err == nil {
+		return rid.ResourceType.String()
 	}
-	segs := strings.Split(id[i+len("/providers/"):], "/")
-	if len(segs) < 3 {
-		return ""
-	}
-	parts := []string{segs[0]}
-	for k := 1; k < len(segs); k += 2 {
-		parts = append(parts, segs[k])
-	}
-	return strings.Join(parts, "/")
+	return ""
 }
 
 // rollback redeploys the deployment onErrorDeployment names, under its own

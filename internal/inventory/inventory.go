@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+
 	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/review"
 	"github.com/keyless-io/keyless/internal/store"
@@ -88,7 +90,7 @@ func Build(f *review.Facts, scope string, now time.Time, covers ...func(ancestor
 	for _, p := range f.Principals {
 		names[p.ObjectID] = p.DisplayName
 	}
-	assigned := groupAssignments(f.Assignments)
+	assigned := review.ByPrincipal(f.Assignments)
 	attached := map[string][]string{}
 	for _, r := range f.Resources {
 		for _, id := range r.UserAssignedIdentities {
@@ -116,18 +118,14 @@ func Build(f *review.Facts, scope string, now time.Time, covers ...func(ancestor
 	// describe documents one principal; ok is false when it is not an
 	// identity under the scope.
 	describe := func(p store.Principal) (id Identity, ok bool) {
+		if !review.InScope(p, scope, assigned[p.ObjectID], under) {
+			return id, false
+		}
 		switch p.Kind {
 		case store.PrincipalSystemAssigned, store.PrincipalUserAssigned:
-			if !under(scope, p.ResourceID) {
-				return id, false
-			}
 			id.Kind, id.ResourceID = string(p.Kind), p.ResourceID
-			id.SubscriptionID, id.ResourceGroup = subAndGroup(p.ResourceID)
-			id.Name = lastSegment(p.ResourceID)
+			id.SubscriptionID, id.ResourceGroup, id.Name, _ = resourceID(p.ResourceID)
 		case store.PrincipalServicePrincipal:
-			if !spInScope(scope, assigned[p.ObjectID], under) {
-				return id, false
-			}
 			id.Kind, id.Name = "ServicePrincipal", p.DisplayName
 		default:
 			return id, false
@@ -227,56 +225,13 @@ func Build(f *review.Facts, scope string, now time.Time, covers ...func(ancestor
 	return inv
 }
 
-func spInScope(scope string, as []store.RoleAssignment, under func(ancestor, scope string) bool) bool {
-	if scope == "/" {
-		return true
+// resourceID reads an ID with azcore's parser, as the rest of keyless does;
+// an ID it cannot parse keeps its last segment as the name.
+func resourceID(id string) (sub, group, name, typ string) {
+	rid, err := azarm.ParseResourceID(id)
+	if err != nil {
+		segs := strings.Split(strings.TrimSuffix(id, "/"), "/")
+		return "", "", segs[len(segs)-1], ""
 	}
-	for _, a := range as {
-		if under(scope, a.Scope) {
-			return true
-		}
-	}
-	return false
-}
-
-func subAndGroup(id string) (string, string) {
-	segs := strings.Split(strings.Trim(id, "/"), "/")
-	var sub, rg string
-	for i := 0; i+1 < len(segs); i++ {
-		switch strings.ToLower(segs[i]) {
-		case "subscriptions":
-			if sub == "" {
-				sub = segs[i+1]
-			}
-		case "resourcegroups":
-			if rg == "" {
-				rg = segs[i+1]
-			}
-		}
-	}
-	return sub, rg
-}
-
-func lastSegment(id string) string {
-	segs := strings.Split(strings.TrimSuffix(id, "/"), "/")
-	return segs[len(segs)-1]
-}
-
-// groupAssignments indexes assignments by principal in two passes, so that
-// a million assignments cost one allocation per principal, not a growing
-// slice each.
-func groupAssignments(as []store.RoleAssignment) map[string][]store.RoleAssignment {
-	counts := map[string]int{}
-	for _, a := range as {
-		counts[a.PrincipalID]++
-	}
-	out := make(map[string][]store.RoleAssignment, len(counts))
-	for _, a := range as {
-		s := out[a.PrincipalID]
-		if s == nil {
-			s = make([]store.RoleAssignment, 0, counts[a.PrincipalID])
-		}
-		out[a.PrincipalID] = append(s, a)
-	}
-	return out
+	return rid.SubscriptionID, rid.ResourceGroupName, rid.Name, rid.ResourceType.String()
 }

@@ -132,7 +132,7 @@ func (inv Inventory) DOT() []byte {
 	for _, id := range inv.Identities {
 		who := node("p:"+id.PrincipalID, id.Name+"\n"+kindLabel(id.Kind), "ellipse")
 		for _, r := range id.AttachedTo {
-			res := node("r:"+strings.ToLower(r), lastSegment(r)+"\n"+typeOf(r), "box")
+			res := node("r:"+strings.ToLower(r), resourceLabel(r, "\n"), "box")
 			fmt.Fprintf(&b, "  %s -> %s [label=\"runs as\", dir=back];\n", who, res)
 		}
 		for _, a := range id.RoleAssignments {
@@ -152,17 +152,10 @@ func dotQuote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
 }
 
-func typeOf(id string) string {
-	i := strings.LastIndex(strings.ToLower(id), "/providers/")
-	if i < 0 {
-		return ""
-	}
-	segs := strings.Split(id[i+len("/providers/"):], "/")
-	parts := []string{segs[0]}
-	for k := 1; k < len(segs); k += 2 {
-		parts = append(parts, segs[k])
-	}
-	return strings.Join(parts, "/")
+// resourceLabel is "name\ntype" (sep between) for a graph node.
+func resourceLabel(id, sep string) string {
+	_, _, name, typ := resourceID(id)
+	return name + sep + typ
 }
 
 // HTML is one self-contained page (no external assets, no script): the
@@ -261,7 +254,7 @@ func (inv Inventory) svg() []byte {
 		fmt.Fprintf(&b, "<text x=\"%d\" y=\"%d\">%s</text>\n", 10+colW+25, y(i), e(short(id.Name+" ("+kindLabel(id.Kind)+")")))
 	}
 	for i, r := range resources {
-		fmt.Fprintf(&b, "<text x=\"10\" y=\"%d\">%s</text>\n", y(i), e(short(lastSegment(r)+" · "+typeOf(r))))
+		fmt.Fprintf(&b, "<text x=\"10\" y=\"%d\">%s</text>\n", y(i), e(short(resourceLabel(r, " · "))))
 	}
 	for i, s := range scopes {
 		fmt.Fprintf(&b, "<text x=\"%d\" y=\"%d\">%s</text>\n", 10+2*(colW+25), y(i), e(short(s)))

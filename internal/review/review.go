@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+
 	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/store"
 	"github.com/keyless-io/keyless/internal/usage"
@@ -167,18 +169,7 @@ func Evaluate(f *Facts, opts Options) []Finding {
 			r.attached[strings.ToLower(id)] = append(r.attached[strings.ToLower(id)], res)
 		}
 	}
-	counts := make(map[string]int, len(f.Principals))
-	for _, a := range f.Assignments {
-		counts[a.PrincipalID]++
-	}
-	r.assigned = make(map[string][]store.RoleAssignment, len(counts))
-	for _, a := range f.Assignments {
-		s := r.assigned[a.PrincipalID]
-		if s == nil {
-			s = make([]store.RoleAssignment, 0, counts[a.PrincipalID])
-		}
-		r.assigned[a.PrincipalID] = append(s, a)
-	}
+	r.assigned = ByPrincipal(f.Assignments)
 	for _, t := range f.Usage.Tokens {
 		if t.Last.After(r.lastToken[t.PrincipalID]) {
 			r.lastToken[t.PrincipalID] = t.Last
@@ -258,23 +249,48 @@ func sortFindings(chunks [][]Finding) []Finding {
 }
 
 func (r *reviewer) inScope(p store.Principal) bool {
+	return InScope(p, r.scope, r.assigned[p.ObjectID], r.opts.Covers)
+}
+
+// InScope reports whether a principal is under a scope for a review or an
+// inventory: a managed identity when its resource is; a service principal
+// when it holds a role there or below (its assignments given) — one holding
+// a role above (the administrator at "/") belongs to that scope, not to
+// every scope beneath it. covers is the scope rule (the RBAC engine's).
+func InScope(p store.Principal, scope string, assignments []store.RoleAssignment, covers func(ancestor, scope string) bool) bool {
 	switch p.Kind {
 	case store.PrincipalSystemAssigned, store.PrincipalUserAssigned:
-		return r.opts.Covers(r.scope, p.ResourceID)
+		return covers(scope, p.ResourceID)
 	case store.PrincipalServicePrincipal:
-		if r.scope == "/" {
+		if scope == "/" {
 			return true
 		}
-		// A service principal is under the scope when it holds a role there
-		// or below; one holding a role above (the administrator at "/") is
-		// reviewed at that scope, not at every scope beneath it.
-		for _, a := range r.assigned[p.ObjectID] {
-			if r.opts.Covers(r.scope, a.Scope) {
+		for _, a := range assignments {
+			if covers(scope, a.Scope) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// ByPrincipal indexes assignments by principal in two passes, so that a
+// million assignments cost one allocation per principal, not a growing
+// slice each.
+func ByPrincipal(as []store.RoleAssignment) map[string][]store.RoleAssignment {
+	counts := map[string]int{}
+	for _, a := range as {
+		counts[a.PrincipalID]++
+	}
+	out := make(map[string][]store.RoleAssignment, len(counts))
+	for _, a := range as {
+		s := out[a.PrincipalID]
+		if s == nil {
+			s = make([]store.RoleAssignment, 0, counts[a.PrincipalID])
+		}
+		out[a.PrincipalID] = append(s, a)
+	}
+	return out
 }
 
 // findingID is stable for the same rule and subject: a 64-bit FNV-1a
@@ -382,14 +398,12 @@ func (r *reviewer) removal(p store.Principal) (string, string) {
 }
 
 func groupAndName(id string) (string, string) {
-	segs := strings.Split(strings.Trim(id, "/"), "/")
-	g, n := "", segs[len(segs)-1]
-	for i := 0; i+1 < len(segs); i++ {
-		if strings.EqualFold(segs[i], "resourceGroups") {
-			g = segs[i+1]
-		}
+	rid, err := azarm.ParseResourceID(id)
+	if err != nil {
+		segs := strings.Split(strings.Trim(id, "/"), "/")
+		return "", segs[len(segs)-1]
 	}
-	return g, n
+	return rid.ResourceGroupName, rid.Name
 }
 
 func scopeLevel(scope string) string {
@@ -449,7 +463,8 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh b
 	if !known {
 		name = a.RoleDefinitionID
 	}
-	// The assignment's ID is built only for the findings that name it.
+	// The assignment's ID, and the actions used under it, are worked out
+	// once, and only for the findings that need them.
 	var aidCache string
 	aid := func() string {
 		if aidCache == "" {
@@ -457,13 +472,21 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh b
 		}
 		return aidCache
 	}
+	var usedCache []string
+	usedKnown := false
+	usedHere := func() []string {
+		if !usedKnown {
+			usedCache, usedKnown = r.used(p.ObjectID, a.Scope), true
+		}
+		return usedCache
+	}
 	if privilegedRoles[roleKey] {
 		f := base(p)
 		f.Rule, f.Severity, f.Scope = RulePrivilegedRole, High, a.Scope
 		f.Evidence = fmt.Sprintf("It holds %s at %s.", name, a.Scope)
 		f.Recommendation = "A workload identity should not be able to change access or everything: grant the narrowest role that covers what it does."
-		if narrower, _ := r.narrowest(p.ObjectID, a.Scope, role); narrower != "" {
-			f.Fix = replaceFix(p, a, narrower)
+		if narrower, _ := r.narrowest(p.ObjectID, usedHere(), a.Scope, role); narrower != "" {
+			f.Fix = replaceFix(p, a, narrower, aid())
 			f.Recommendation += fmt.Sprintf(" By its use, that is %s.", r.roleName(narrower))
 		}
 		r.emit(f, aid())
@@ -481,10 +504,9 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh b
 		// know it cannot weigh.
 		return
 	}
-	used := r.used(p.ObjectID, a.Scope)
 	var covered []string
 	m := r.matcher(role)
-	for _, act := range used {
+	for _, act := range usedHere() {
 		if m.Allows(act) {
 			covered = append(covered, act)
 		}
@@ -498,7 +520,7 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh b
 		r.emit(f, aid())
 		return
 	}
-	narrower, custom := r.narrowest(p.ObjectID, a.Scope, role)
+	narrower, custom := r.narrowest(p.ObjectID, usedHere(), a.Scope, role)
 	if narrower == "" && custom == nil {
 		return
 	}
@@ -507,7 +529,7 @@ func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh b
 	f.Evidence = fmt.Sprintf("In the last %d days it used only %s of %s at %s.", r.days(), strings.Join(covered, ", "), name, a.Scope)
 	if narrower != "" {
 		f.Recommendation = fmt.Sprintf("Replace %s with %s, the narrowest built-in role that covers every action it used there.", name, r.roleName(narrower))
-		f.Fix = replaceFix(p, a, narrower)
+		f.Fix = replaceFix(p, a, narrower, aid())
 	} else {
 		f.Recommendation = fmt.Sprintf("No built-in role narrower than %s covers exactly what it used: create the custom role below, assign it, and delete this assignment.", name)
 		f.CustomRole = custom
@@ -527,16 +549,15 @@ func assignmentID(a store.RoleAssignment) string {
 	return strings.TrimSuffix(a.Scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + a.Name
 }
 
-func replaceFix(p store.Principal, a store.RoleAssignment, roleID string) string {
+func replaceFix(p store.Principal, a store.RoleAssignment, roleID, assignmentID string) string {
 	return fmt.Sprintf("keyless role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role %s --scope %s && keyless role assignment delete --ids %s",
-		p.ObjectID, roleID, a.Scope, assignmentID(a))
+		p.ObjectID, roleID, a.Scope, assignmentID)
 }
 
 // narrowest finds the built-in role narrower than current that allows every
-// action the principal used at scope, preferring the one granting the
+// action used (the principal's at scope), preferring the one granting the
 // fewest known actions; with none, the custom role granting exactly them.
-func (r *reviewer) narrowest(principalID, scope string, current store.RoleDefinition) (string, map[string]any) {
-	used := r.used(principalID, scope)
+func (r *reviewer) narrowest(principalID string, used []string, scope string, current store.RoleDefinition) (string, map[string]any) {
 	if len(used) == 0 {
 		return "", nil
 	}
