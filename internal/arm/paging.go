@@ -48,11 +48,22 @@ func (c *Call) pageSize(r *http.Request) (int, error) {
 	if top == "" {
 		return c.server.pageSize, nil
 	}
+	n, err := ParseTop(top)
+	if err != nil {
+		return 0, err
+	}
+	return min(n, maxTop), nil
+}
+
+// ParseTop reads a given $top value: a positive integer, or ARM's 400
+// InvalidParameter. Callers read the parameter and bound the result as
+// their list needs.
+func ParseTop(top string) (int, error) {
 	n, err := strconv.Atoi(top)
 	if err != nil || n < 1 {
 		return 0, Errorf(http.StatusBadRequest, "InvalidParameter", "$top", "The value '%s' of $top is invalid; it must be a positive integer.", top)
 	}
-	return min(n, maxTop), nil
+	return n, nil
 }
 
 // skipToken decodes the paging cursor of a list request.

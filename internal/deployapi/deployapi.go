@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/keyless-io/keyless/internal/arm"
@@ -279,9 +278,9 @@ func (h *handlers) list(w http.ResponseWriter, r *http.Request, c *arm.Call) err
 	q := r.URL.Query()
 	size := h.cfg.PageSize
 	if top := q.Get("$top"); top != "" {
-		n, err := strconv.Atoi(top)
-		if err != nil || n < 1 {
-			return arm.Errorf(http.StatusBadRequest, "InvalidParameter", "$top", "The value '%s' of $top is invalid; it must be a positive integer.", top)
+		n, err := arm.ParseTop(top)
+		if err != nil {
+			return err
 		}
 		size = min(n, 1000)
 	}
@@ -438,9 +437,9 @@ func (h *handlers) operations(w http.ResponseWriter, r *http.Request, c *arm.Cal
 		return err
 	}
 	if top := r.URL.Query().Get("$top"); top != "" {
-		n, err := strconv.Atoi(top)
-		if err != nil || n < 1 {
-			return arm.Errorf(http.StatusBadRequest, "InvalidParameter", "$top", "The value '%s' of $top is invalid; it must be a positive integer.", top)
+		n, err := arm.ParseTop(top)
+		if err != nil {
+			return err
 		}
 		if n < len(ops) {
 			ops = ops[:n]

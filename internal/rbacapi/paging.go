@@ -3,7 +3,6 @@ package rbacapi
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/keyless-io/keyless/internal/arm"
@@ -33,9 +32,9 @@ func (h *handlers) pagingOf(r *http.Request) (paging, error) {
 	q := r.URL.Query()
 	p := paging{size: h.cfg.PageSize}
 	if top := queryValue(q, "$top"); top != "" {
-		n, err := strconv.Atoi(top)
-		if err != nil || n < 1 {
-			return p, arm.Errorf(http.StatusBadRequest, "InvalidParameter", "$top", "The value '%s' of $top is invalid; it must be a positive integer.", top)
+		n, err := arm.ParseTop(top)
+		if err != nil {
+			return p, err
 		}
 		p.size = min(n, maxTop)
 	}
