@@ -3,11 +3,9 @@ package server
 import (
 	"net/http"
 	"strings"
-	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/keyless-io/keyless/internal/arm"
+	"github.com/keyless-io/keyless/internal/sts"
 )
 
 // requestEdge is the first handler of every request. The standard library
@@ -18,13 +16,13 @@ import (
 // slashes are served in place as ARM does (the Azure CLI sends
 // "Microsoft.Web//sites/name"), and any redirect that still comes out of
 // the mux is replaced by a 404: keyless never answers with one.
-func requestEdge(next http.Handler) http.Handler {
+func requestEdge(baseURL string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, seg := range strings.Split(r.URL.Path, "/") {
 			if seg == "." || seg == ".." {
 				if isTokenServicePath(r.URL.Path) {
 					// OAuth clients read OAuth errors, not ARM's.
-					writeOAuthEdgeError(w, "The request URI path segment '"+seg+"' is not allowed.")
+					sts.WriteInvalidRequest(w, r, baseURL, 90023, "The request URI path segment '"+seg+"' is not allowed.")
 					return
 				}
 				writeEdgeError(w, http.StatusBadRequest, "InvalidRequestUri",
@@ -112,18 +110,4 @@ func isTokenServicePath(p string) bool {
 		}
 	}
 	return false
-}
-
-// writeOAuthEdgeError is Entra's error body for a request refused before
-// the token service saw it.
-func writeOAuthEdgeError(w http.ResponseWriter, message string) {
-	const code = 90023
-	arm.WriteJSON(w, http.StatusBadRequest, map[string]any{
-		"error":             "invalid_request",
-		"error_description": "AADSTS90023: " + message,
-		"error_codes":       []int{code},
-		"timestamp":         time.Now().UTC().Format("2006-01-02 15:04:05Z"),
-		"trace_id":          uuid.NewString(),
-		"correlation_id":    uuid.NewString(),
-	})
 }

@@ -276,7 +276,7 @@ func (s *Server) build(ctx context.Context) error {
 		return err
 	}
 	s.http = &http.Server{
-		Handler: requestEdge(s.withGraph(root)),
+		Handler: requestEdge(s.baseURL, s.withGraph(root)),
 		// Agents authenticate with client certificates issued by the
 		// installation's CA; everyone else presents none.
 		TLSConfig: &tls.Config{

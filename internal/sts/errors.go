@@ -67,3 +67,10 @@ func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError, erro
 	w.WriteHeader(e.status)
 	_ = json.NewEncoder(w).Encode(body)
 }
+
+// WriteInvalidRequest answers a request refused before the token service
+// saw it (the server's request edge) with Entra's invalid_request body, the
+// same one the token service writes.
+func WriteInvalidRequest(w http.ResponseWriter, r *http.Request, baseURL string, aadsts int, description string) {
+	writeOAuthError(w, r, errInvalidRequest(aadsts, "%s", description), baseURL+"/")
+}
