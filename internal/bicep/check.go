@@ -516,57 +516,70 @@ func walkExpr(e Expr, visit func(Expr)) {
 		return
 	}
 	visit(e)
+	eachChild(e, func(c Expr, _ ...string) { walkExpr(c, visit) })
+	if o, ok := e.(*ObjectLit); ok {
+		for _, r := range o.Resources {
+			walkExpr(r.Value, visit)
+		}
+	}
+}
+
+// eachChild calls f on every expression directly inside e, with the names
+// e binds for that child (a for loop's item and index, a lambda's
+// parameters). Walkers that track scope and walkers that don't share this
+// one list of what each expression holds, so a new node kind is taught to
+// both at once. Children may be nil. Nested resource bodies are not
+// children: they are declarations of their own, and only walkers that
+// mean to cross into them do.
+func eachChild(e Expr, f func(child Expr, binds ...string)) {
 	switch x := e.(type) {
 	case *InterpString:
 		for _, s := range x.Exprs {
-			walkExpr(s, visit)
+			f(s)
 		}
 	case *ObjectLit:
 		for _, p := range x.Props {
-			walkExpr(p.KeyExpr, visit)
-			walkExpr(p.Value, visit)
-		}
-		for _, r := range x.Resources {
-			walkExpr(r.Value, visit)
+			f(p.KeyExpr)
+			f(p.Value)
 		}
 	case *ArrayLit:
 		for _, it := range x.Items {
-			walkExpr(it, visit)
+			f(it)
 		}
 	case *SpreadExpr:
-		walkExpr(x.X, visit)
+		f(x.X)
 	case *ForExpr:
-		walkExpr(x.Iterable, visit)
-		walkExpr(x.Body, visit)
+		f(x.Iterable)
+		f(x.Body, x.Item, x.Index)
 	case *IfExpr:
-		walkExpr(x.Cond, visit)
-		walkExpr(x.Body, visit)
+		f(x.Cond)
+		f(x.Body)
 	case *UnaryExpr:
-		walkExpr(x.X, visit)
+		f(x.X)
 	case *BinaryExpr:
-		walkExpr(x.X, visit)
-		walkExpr(x.Y, visit)
+		f(x.X)
+		f(x.Y)
 	case *TernaryExpr:
-		walkExpr(x.Cond, visit)
-		walkExpr(x.Then, visit)
-		walkExpr(x.Else, visit)
+		f(x.Cond)
+		f(x.Then)
+		f(x.Else)
 	case *PropertyAccess:
-		walkExpr(x.X, visit)
+		f(x.X)
 	case *IndexAccess:
-		walkExpr(x.X, visit)
-		walkExpr(x.Index, visit)
+		f(x.X)
+		f(x.Index)
 	case *ResourceAccess:
-		walkExpr(x.X, visit)
+		f(x.X)
 	case *NonNullAssert:
-		walkExpr(x.X, visit)
+		f(x.X)
 	case *CallExpr:
-		walkExpr(x.Receiver, visit)
+		f(x.Receiver)
 		for _, a := range x.Args {
-			walkExpr(a, visit)
+			f(a)
 		}
 	case *LambdaExpr:
-		walkExpr(x.Body, visit)
+		f(x.Body, x.Params...)
 	case *ParenExpr:
-		walkExpr(x.X, visit)
+		f(x.X)
 	}
 }

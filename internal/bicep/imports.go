@@ -294,60 +294,17 @@ func exprRefs(e Expr, visit func(string)) {
 				visit(x.Name)
 			}
 		case *CallExpr:
-			if x.Receiver == nil {
-				if !locals[x.Name] {
-					visit(x.Name)
-				}
-			} else {
-				walk(x.Receiver, locals)
+			if x.Receiver == nil && !locals[x.Name] {
+				visit(x.Name)
 			}
-			for _, a := range x.Args {
-				walk(a, locals)
-			}
-		case *InterpString:
-			for _, s := range x.Exprs {
-				walk(s, locals)
-			}
-		case *ObjectLit:
-			for _, p := range x.Props {
-				walk(p.KeyExpr, locals)
-				walk(p.Value, locals)
-			}
-		case *ArrayLit:
-			for _, it := range x.Items {
-				walk(it, locals)
-			}
-		case *SpreadExpr:
-			walk(x.X, locals)
-		case *ForExpr:
-			walk(x.Iterable, locals)
-			walk(x.Body, copyLocals(locals, x.Item, x.Index))
-		case *IfExpr:
-			walk(x.Cond, locals)
-			walk(x.Body, locals)
-		case *UnaryExpr:
-			walk(x.X, locals)
-		case *BinaryExpr:
-			walk(x.X, locals)
-			walk(x.Y, locals)
-		case *TernaryExpr:
-			walk(x.Cond, locals)
-			walk(x.Then, locals)
-			walk(x.Else, locals)
-		case *PropertyAccess:
-			walk(x.X, locals)
-		case *IndexAccess:
-			walk(x.X, locals)
-			walk(x.Index, locals)
-		case *ResourceAccess:
-			walk(x.X, locals)
-		case *ParenExpr:
-			walk(x.X, locals)
-		case *LambdaExpr:
-			walk(x.Body, copyLocals(locals, x.Params...))
-		case *NonNullAssert:
-			walk(x.X, locals)
 		}
+		eachChild(e, func(c Expr, binds ...string) {
+			if len(binds) > 0 {
+				walk(c, copyLocals(locals, binds...))
+				return
+			}
+			walk(c, locals)
+		})
 	}
 	walk(e, map[string]bool{})
 }
