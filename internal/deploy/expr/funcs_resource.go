@@ -76,6 +76,24 @@ func typeAndNames(name, resourceType string, names []string) (string, error) {
 	return b.String(), nil
 }
 
+// scopedResourceArgs splits the arguments of the *ResourceId functions
+// whose leading scope arguments are optional: up to maxPrefix scope names,
+// then the resource type and at least one name, returned joined as the
+// "{ns}/{type}/{name}..." tail.
+func scopedResourceArgs(name string, strs []string, maxPrefix int, scopeWords string) (prefix []string, tail string, err error) {
+	t, err := typeIndex(name, strs, maxPrefix, scopeWords)
+	if err != nil {
+		return nil, "", err
+	}
+	if t == len(strs)-1 {
+		return nil, "", fnError(name, "the type '%s' requires at least one resource name argument. Please see %s for usage details.", strs[t], resourceIDHelp)
+	}
+	if tail, err = typeAndNames(name, strs[t], strs[t+1:]); err != nil {
+		return nil, "", err
+	}
+	return strs[:t], tail, nil
+}
+
 // fnResourceID is resourceId([subscriptionId], [resourceGroupName],
 // resourceType, resourceName1, [resourceName2], ...).
 func fnResourceID(ev *evaluator, name string, args []any) (any, error) {
@@ -83,24 +101,18 @@ func fnResourceID(ev *evaluator, name string, args []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := typeIndex(name, strs, 2, "resource group scope")
+	prefix, tail, err := scopedResourceArgs(name, strs, 2, "resource group scope")
 	if err != nil {
 		return nil, err
 	}
-	if t == len(strs)-1 {
-		return nil, fnError(name, "the type '%s' requires at least one resource name argument. Please see %s for usage details.", strs[t], resourceIDHelp)
-	}
-	tail, err := typeAndNames(name, strs[t], strs[t+1:])
-	if err != nil {
-		return nil, err
-	}
+	t := len(prefix)
 	scope := ev.host.Scope()
 	sub, rg := scope.SubscriptionID, scope.ResourceGroup
 	switch t {
 	case 2:
-		sub, rg = strs[0], strs[1]
+		sub, rg = prefix[0], prefix[1]
 	case 1:
-		rg = strs[0]
+		rg = prefix[0]
 	}
 	switch {
 	case sub != "" && rg != "":
@@ -120,20 +132,13 @@ func fnSubscriptionResourceID(ev *evaluator, name string, args []any) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	t, err := typeIndex(name, strs, 1, "subscription scope")
-	if err != nil {
-		return nil, err
-	}
-	if t == len(strs)-1 {
-		return nil, fnError(name, "the type '%s' requires at least one resource name argument. Please see %s for usage details.", strs[t], resourceIDHelp)
-	}
-	tail, err := typeAndNames(name, strs[t], strs[t+1:])
+	prefix, tail, err := scopedResourceArgs(name, strs, 1, "subscription scope")
 	if err != nil {
 		return nil, err
 	}
 	sub := ev.host.Scope().SubscriptionID
-	if t == 1 {
-		sub = strs[0]
+	if len(prefix) == 1 {
+		sub = prefix[0]
 	}
 	if sub == "" {
 		return nil, fnError(name, "the deployment is not at subscription or resource group scope; give the subscription ID as the first argument. Please see %s for usage details.", resourceIDHelp)
@@ -179,20 +184,13 @@ func fnManagementGroupResourceID(ev *evaluator, name string, args []any) (any, e
 	if err != nil {
 		return nil, err
 	}
-	t, err := typeIndex(name, strs, 1, "management group scope")
-	if err != nil {
-		return nil, err
-	}
-	if t == len(strs)-1 {
-		return nil, fnError(name, "the type '%s' requires at least one resource name argument. Please see %s for usage details.", strs[t], resourceIDHelp)
-	}
-	tail, err := typeAndNames(name, strs[t], strs[t+1:])
+	prefix, tail, err := scopedResourceArgs(name, strs, 1, "management group scope")
 	if err != nil {
 		return nil, err
 	}
 	mg := ev.host.Scope().ManagementGroup
-	if t == 1 {
-		mg = strs[0]
+	if len(prefix) == 1 {
+		mg = prefix[0]
 	}
 	if mg == "" {
 		return nil, fnError(name, "the deployment is not at management group scope; give the management group name as the first argument. Please see %s for usage details.", resourceIDHelp)
