@@ -871,16 +871,23 @@ func (p *parser) object() Expr {
 			p.errorf(t.pos, "BCP022", "Expected a property name at this location.")
 			p.skipLine()
 		}
-		// separator: comma or newline
-		if !p.accept(",") {
-			if c := p.cur(); c.kind != tNewline && c.kind != tDirective && !(c.kind == tSymbol && c.value == "}") && c.kind != tEOF {
-				p.errorf(c.pos, "BCP019", "Expected a new line or comma character at this location.")
-				p.skipLine()
-			}
+		p.memberEnd(start, "}")
+	}
+}
+
+// memberEnd closes one member of an object, array, object type or tuple
+// started at token start: a comma, a newline or the closing bracket must
+// follow, and a member that consumed nothing is stepped over so a stray
+// token cannot stall the loop.
+func (p *parser) memberEnd(start int, closing string) {
+	if !p.accept(",") {
+		if c := p.cur(); c.kind != tNewline && c.kind != tDirective && !(c.kind == tSymbol && c.value == closing) && c.kind != tEOF {
+			p.errorf(c.pos, "BCP019", "Expected a new line or comma character at this location.")
+			p.skipLine()
 		}
-		if p.i == start {
-			p.next()
-		}
+	}
+	if p.i == start {
+		p.next()
 	}
 }
 
@@ -917,15 +924,7 @@ func (p *parser) array() Expr {
 		} else {
 			arr.Items = append(arr.Items, p.expression())
 		}
-		if !p.accept(",") {
-			if c := p.cur(); c.kind != tNewline && c.kind != tDirective && !(c.kind == tSymbol && c.value == "]") && c.kind != tEOF {
-				p.errorf(c.pos, "BCP019", "Expected a new line or comma character at this location.")
-				p.skipLine()
-			}
-		}
-		if p.i == start {
-			p.next()
-		}
+		p.memberEnd(start, "]")
 	}
 }
 
@@ -1128,15 +1127,7 @@ func (p *parser) objectType() TypeExpr {
 			p.errorf(t.pos, "BCP022", "Expected a property name at this location.")
 			p.skipLine()
 		}
-		if !p.accept(",") {
-			if c := p.cur(); c.kind != tNewline && c.kind != tDirective && !(c.kind == tSymbol && c.value == "}") && c.kind != tEOF {
-				p.errorf(c.pos, "BCP019", "Expected a new line or comma character at this location.")
-				p.skipLine()
-			}
-		}
-		if p.i == start {
-			p.next()
-		}
+		p.memberEnd(start, "}")
 	}
 }
 
@@ -1158,14 +1149,6 @@ func (p *parser) tupleType() TypeExpr {
 		decos := p.decorators()
 		tt.Items = append(tt.Items, p.typeExpr())
 		tt.Decos = append(tt.Decos, decos)
-		if !p.accept(",") {
-			if c := p.cur(); c.kind != tNewline && c.kind != tDirective && !(c.kind == tSymbol && c.value == "]") && c.kind != tEOF {
-				p.errorf(c.pos, "BCP019", "Expected a new line or comma character at this location.")
-				p.skipLine()
-			}
-		}
-		if p.i == start {
-			p.next()
-		}
+		p.memberEnd(start, "]")
 	}
 }
