@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/keyless-io/keyless/internal/governanceapi"
+	"github.com/keyless-io/keyless/internal/resources"
 	"github.com/keyless-io/keyless/internal/review"
 )
 
@@ -132,18 +133,6 @@ func (p *Portal) deleteScope(q *request) error {
 	return q.done(flash{"ok", "Deleted " + what + "."}, parent)
 }
 
-func identityType(system, user bool) string {
-	switch {
-	case system && user:
-		return "SystemAssigned, UserAssigned"
-	case system:
-		return "SystemAssigned"
-	case user:
-		return "UserAssigned"
-	}
-	return "None"
-}
-
 func (q *request) resourceAndBack(tab string) (scopeRef, resource, string, error) {
 	ref, ok := parseScope(q.form("id"))
 	if !ok || ref.Level() != "resource" {
@@ -187,7 +176,7 @@ func (p *Portal) systemIdentity(q *request) error {
 			return nil
 		}
 	}
-	patch := map[string]any{"identity": map[string]any{"type": identityType(on, len(userIDs(r)) > 0)}}
+	patch := map[string]any{"identity": map[string]any{"type": resources.IdentityType(on, len(userIDs(r)) > 0)}}
 	if _, err := q.arm.do(http.MethodPatch, ref.ID, vGeneric, patch, nil); err != nil {
 		return q.failed(err, back)
 	}
@@ -207,7 +196,7 @@ func (p *Portal) attachIdentity(q *request) error {
 		return q.done(flash{"error", "Choose a user-assigned identity to add."}, back)
 	}
 	patch := map[string]any{"identity": map[string]any{
-		"type":                   identityType(r.systemAssigned(), true),
+		"type":                   resources.IdentityType(r.systemAssigned(), true),
 		"userAssignedIdentities": map[string]any{uid: map[string]any{}},
 	}}
 	if _, err := q.arm.do(http.MethodPatch, ref.ID, vGeneric, patch, nil); err != nil {
@@ -240,7 +229,7 @@ func (p *Portal) detachIdentity(q *request) error {
 		Fields:  map[string]string{"return": back}}, "Remove user-assigned identity") {
 		return nil
 	}
-	ident := map[string]any{"type": identityType(r.systemAssigned(), len(rest) > 0)}
+	ident := map[string]any{"type": resources.IdentityType(r.systemAssigned(), len(rest) > 0)}
 	if len(rest) > 0 {
 		// A null value detaches one identity and keeps the rest.
 		ident["userAssignedIdentities"] = map[string]any{uid: nil}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/keyless-io/keyless/internal/resources"
 	"github.com/keyless-io/keyless/internal/review"
 )
 
@@ -102,7 +103,7 @@ func fixLine(c *client, f review.Finding, args []string) ([]fixRequest, error) {
 			if err := c.get(id, vGeneric, &r); err != nil {
 				return nil, err
 			}
-			return map[string]any{"identity": map[string]any{"type": identityType(false, len(userIDs(r)) > 0)}}, nil
+			return map[string]any{"identity": map[string]any{"type": resources.IdentityType(false, len(userIDs(r)) > 0)}}, nil
 		}
 		return []fixRequest{{Method: http.MethodPatch, Path: id, APIVersion: vGeneric, Prepare: prepare,
 			Action: ref.ResourceType + "/write", Scope: id}}, nil
