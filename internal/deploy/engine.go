@@ -118,22 +118,17 @@ func (e *Engine) Close() {
 // Scope is where a deployment runs.
 type Scope = expr.Scope
 
-// ScopeID renders a scope as ARM writes it.
+// ScopeID renders a scope as ARM writes it: the tenant is "/".
 func ScopeID(s Scope) string {
-	switch s.Level() {
-	case expr.ResourceGroupLevel:
-		return "/subscriptions/" + s.SubscriptionID + "/resourceGroups/" + s.ResourceGroup
-	case expr.SubscriptionLevel:
-		return "/subscriptions/" + s.SubscriptionID
-	case expr.ManagementGroupLevel:
-		return "/providers/Microsoft.Management/managementGroups/" + s.ManagementGroup
+	if id := s.ID(); id != "" {
+		return id
 	}
 	return "/"
 }
 
 // DeploymentID is the resource ID of a deployment.
 func DeploymentID(s Scope, name string) string {
-	return strings.TrimSuffix(ScopeID(s), "/") + "/providers/Microsoft.Resources/deployments/" + name
+	return s.ID() + "/providers/Microsoft.Resources/deployments/" + name
 }
 
 // recordKey names a deployment in the running map: its scope ID and name,

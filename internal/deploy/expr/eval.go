@@ -131,6 +131,20 @@ func (s Scope) Level() ScopeLevel {
 	return TenantLevel
 }
 
+// ID is the scope's resource ID, "" for the tenant, so that a child's ID
+// is always ID() + "/providers/...".
+func (s Scope) ID() string {
+	switch s.Level() {
+	case ResourceGroupLevel:
+		return "/subscriptions/" + s.SubscriptionID + "/resourceGroups/" + s.ResourceGroup
+	case SubscriptionLevel:
+		return "/subscriptions/" + s.SubscriptionID
+	case ManagementGroupLevel:
+		return "/providers/Microsoft.Management/managementGroups/" + s.ManagementGroup
+	}
+	return ""
+}
+
 // DefaultBudget is the work one evaluation may do when Context.Budget is 0:
 // about one unit per function call or property access plus one per array
 // element or string byte produced. Real templates use a tiny fraction.

@@ -356,7 +356,7 @@ func (b *binding) placeResource(r *Resource) error {
 			if strings.Contains(r.Name, "/") || r.Name == "" {
 				return segErr()
 			}
-			r.ID = scopeID(target) + "/providers/" + deploymentsType + "/" + r.Name
+			r.ID = target.ID() + "/providers/" + deploymentsType + "/" + r.Name
 			r.Nested = &NestedDeployment{Scope: target, InnerScope: d.innerScope, Template: d.nested, TemplateLink: d.linked, r: r}
 		} else {
 			id, ok := resourceIDAt(target, r.Type, r.Name)
@@ -392,19 +392,6 @@ func (b *binding) placeResource(r *Resource) error {
 		}
 	}
 	return nil
-}
-
-// scopeID is the resource ID of a deployment scope ("" for the tenant).
-func scopeID(s expr.Scope) string {
-	switch s.Level() {
-	case expr.ResourceGroupLevel:
-		return "/subscriptions/" + s.SubscriptionID + "/resourceGroups/" + s.ResourceGroup
-	case expr.SubscriptionLevel:
-		return "/subscriptions/" + s.SubscriptionID
-	case expr.ManagementGroupLevel:
-		return "/providers/Microsoft.Management/managementGroups/" + s.ManagementGroup
-	}
-	return ""
 }
 
 // relativeID interleaves a type and a name into
@@ -445,7 +432,7 @@ func resourceIDAt(s expr.Scope, typ, name string) (string, bool) {
 	if strings.EqualFold(typ, "Microsoft.Resources/resourceGroups") && s.Level() == expr.SubscriptionLevel {
 		return "/subscriptions/" + s.SubscriptionID + "/resourceGroups/" + name, true
 	}
-	return scopeID(s) + "/providers/" + rel, true
+	return s.ID() + "/providers/" + rel, true
 }
 
 // extensionBase is the ID an extension resource's "scope" names: a full
@@ -460,7 +447,7 @@ func extensionBase(s string, at expr.Scope) string {
 	case strings.HasPrefix(s, "/"):
 		return strings.TrimRight(s, "/")
 	}
-	return scopeID(at) + "/providers/" + strings.Trim(s, "/")
+	return at.ID() + "/providers/" + strings.Trim(s, "/")
 }
 
 // parseDeploymentScope reads a nested deployment's "scope": "/" (the
