@@ -525,7 +525,14 @@ func appendJSONString(b []byte, s string) []byte {
 // union/intersection de-duplication): strings compare ordinally and
 // case-sensitively, integers equal doubles of the same value, objects
 // compare members regardless of order with keys matched case-insensitively.
-func deepEqual(a, b any) bool {
+func deepEqual(a, b any) bool { return valuesEqual(a, b, false) }
+
+// EqualFold is ARM's value equality with strings, at any depth, compared
+// without regard to case: how ARM matches a parameter against its
+// allowedValues.
+func EqualFold(a, b any) bool { return valuesEqual(a, b, true) }
+
+func valuesEqual(a, b any, fold bool) bool {
 	switch x := a.(type) {
 	case nil:
 		return b == nil
@@ -534,7 +541,7 @@ func deepEqual(a, b any) bool {
 		return ok && x == y
 	case string:
 		y, ok := b.(string)
-		return ok && x == y
+		return ok && (x == y || fold && strings.EqualFold(x, y))
 	case int64:
 		switch y := b.(type) {
 		case int64:
@@ -557,7 +564,7 @@ func deepEqual(a, b any) bool {
 			return false
 		}
 		for i := range x {
-			if !deepEqual(x[i], y[i]) {
+			if !valuesEqual(x[i], y[i], fold) {
 				return false
 			}
 		}
@@ -569,7 +576,7 @@ func deepEqual(a, b any) bool {
 		}
 		for i, k := range x.keys {
 			yv, ok := y.Get(k)
-			if !ok || !deepEqual(x.vals[i], yv) {
+			if !ok || !valuesEqual(x.vals[i], yv, fold) {
 				return false
 			}
 		}

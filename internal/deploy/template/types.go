@@ -622,61 +622,9 @@ func matchesBase(typ string, v any) bool {
 // "Standard_LRS", and refusing what Azure accepts would break templates.
 func containsValue(allowed []any, v any) bool {
 	for _, a := range allowed {
-		if valueEqual(a, v) {
+		if expr.EqualFold(a, v) {
 			return true
 		}
-	}
-	return false
-}
-
-func valueEqual(a, b any) bool {
-	switch x := a.(type) {
-	case nil:
-		return b == nil
-	case string:
-		y, ok := b.(string)
-		return ok && strings.EqualFold(x, y)
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case int64:
-		switch y := b.(type) {
-		case int64:
-			return x == y
-		case float64:
-			return float64(x) == y
-		}
-	case float64:
-		switch y := b.(type) {
-		case int64:
-			return x == float64(y)
-		case float64:
-			return x == y
-		}
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !valueEqual(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case *expr.Object:
-		y, ok := b.(*expr.Object)
-		if !ok || x.Len() != y.Len() {
-			return false
-		}
-		for i := 0; i < x.Len(); i++ {
-			k, xv := x.At(i)
-			yv, ok := y.Get(k)
-			if !ok || !valueEqual(xv, yv) {
-				return false
-			}
-		}
-		return true
 	}
 	return false
 }
