@@ -66,23 +66,29 @@ type AuthError struct {
 
 func (e *AuthError) Error() string { return e.Code + ": " + e.Message }
 
+// AuthorizationFailed is ARM's 403 AuthorizationFailed, for the routes'
+// checks and for the checks a handler makes beyond its route's.
+func AuthorizationFailed(c Caller, action, scope string) error {
+	return Errorf(http.StatusForbidden, "AuthorizationFailed", "", "%s", authorizationFailedMessage(c, action, scope))
+}
+
 // authorizationFailedMessage is ARM's AuthorizationFailed text, word for
 // word: tools and people search for it (reference §7.7).
 func authorizationFailedMessage(c Caller, action, scope string) string {
 	return fmt.Sprintf("The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-		callerName(c), c.ObjectID, action, scope)
+		c.Name(), c.ObjectID, action, scope)
 }
 
 // linkedAuthorizationFailedMessage is ARM's LinkedAuthorizationFailed text
 // (reference §9.4).
 func linkedAuthorizationFailedMessage(c Caller, action, scope string, linked []string) string {
 	return fmt.Sprintf("The client '%s' with object id '%s' has permission to perform action '%s' on scope '%s'; however, it does not have permission to perform action '%s' on the linked scope(s) '%s' or the linked scope(s) are invalid.",
-		callerName(c), c.ObjectID, action, scope, actionAssignIdentity, strings.Join(linked, ","))
+		c.Name(), c.ObjectID, action, scope, actionAssignIdentity, strings.Join(linked, ","))
 }
 
-// callerName is what ARM shows as "the client": the application ID of a
-// service principal, else the object ID.
-func callerName(c Caller) string {
+// Name is what ARM shows as "the client": the application ID of a service
+// principal, else the object ID.
+func (c Caller) Name() string {
 	if c.AppID != "" {
 		return c.AppID
 	}

@@ -408,7 +408,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call) error {
 	c.Action = expand(route.Action, params)
 	c.Scope = cleanScope(expand(route.Scope, params))
 	if route.Access == AccessCheck && !c.Allowed(c.Action, c.Scope) {
-		return Errorf(http.StatusForbidden, "AuthorizationFailed", "", "%s", authorizationFailedMessage(caller, c.Action, c.Scope))
+		return AuthorizationFailed(caller, c.Action, c.Scope)
 	}
 
 	if r.ContentLength > s.maxBody {

@@ -147,27 +147,10 @@ func (h *handlers) baseURL(r *http.Request) string {
 // isRoot reports whether name is the tenant root group's.
 func (h *handlers) isRoot(name string) bool { return strings.EqualFold(name, h.cfg.TenantID) }
 
-// callerName is what ARM shows as "the client": the application ID of a
-// service principal, else the object ID.
-func callerName(c arm.Caller) string {
-	if c.AppID != "" {
-		return c.AppID
-	}
-	return c.ObjectID
-}
-
-// authorizationFailed is ARM's 403 AuthorizationFailed, for the checks a
-// handler makes beyond its route's.
-func authorizationFailed(c arm.Caller, action, scope string) error {
-	return arm.Errorf(http.StatusForbidden, "AuthorizationFailed", "",
-		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-		callerName(c), c.ObjectID, action, scope)
-}
-
 // require is a handler's own authorization check.
 func require(c *arm.Call, action, scope string) error {
 	if !c.Allowed(action, scope) {
-		return authorizationFailed(c.Caller, action, scope)
+		return arm.AuthorizationFailed(c.Caller, action, scope)
 	}
 	return nil
 }

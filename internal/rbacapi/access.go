@@ -177,7 +177,7 @@ func (h *handlers) checkAccess(w http.ResponseWriter, r *http.Request, c *arm.Ca
 	if req.Scope != "" {
 		scope = cleanScope(req.Scope)
 		if !c.Allowed(ActionCheckAccess, scope) {
-			return authorizationFailed(c.Caller, ActionCheckAccess, scope)
+			return arm.AuthorizationFailed(c.Caller, ActionCheckAccess, scope)
 		}
 	}
 	res := CheckAccessResult{Scope: scope}

@@ -230,7 +230,7 @@ func builtinReadOnly(d store.RoleDefinition) error {
 func cannotGrant(c arm.Caller, what string, d store.RoleDefinition, scope string) error {
 	return arm.Errorf(http.StatusForbidden, "AuthorizationFailed", "",
 		"The client '%s' with object id '%s' cannot %s role '%s' (%s) over scope '%s': the role grants permissions the client does not hold at that scope itself, and a principal can only hand out permissions it holds.",
-		callerName(c), c.ObjectID, what, d.RoleName, d.ID, scope)
+		c.Name(), c.ObjectID, what, d.RoleName, d.ID, scope)
 }
 
 // putRoleDefinition creates or replaces a custom role. It answers 201 for
@@ -282,7 +282,7 @@ func (h *handlers) putRoleDefinition(w http.ResponseWriter, r *http.Request, c *
 			// assignment may fall outside the new assignable scopes.
 			for _, s := range old.AssignableScopes {
 				if !c.Allowed(ActionRoleDefinitionsWrite, s) {
-					return authorizationFailed(c.Caller, ActionRoleDefinitionsWrite, s)
+					return arm.AuthorizationFailed(c.Caller, ActionRoleDefinitionsWrite, s)
 				}
 			}
 			assignments, err := tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{RoleDefinitionID: id})
@@ -327,7 +327,7 @@ func (h *handlers) checkAssignableScopes(ctx context.Context, tx store.Tx, c *ar
 			return err
 		}
 		if !c.Allowed(ActionRoleDefinitionsWrite, s) {
-			return authorizationFailed(c.Caller, ActionRoleDefinitionsWrite, s)
+			return arm.AuthorizationFailed(c.Caller, ActionRoleDefinitionsWrite, s)
 		}
 		if !h.cfg.Engine.CanGrant(c.Caller.ObjectID, d, s) {
 			return cannotGrant(c.Caller, "define", d, s)
@@ -365,7 +365,7 @@ func (h *handlers) deleteRoleDefinition(w http.ResponseWriter, r *http.Request, 
 		}
 		for _, s := range d.AssignableScopes {
 			if !c.Allowed(ActionRoleDefinitionsDelete, s) {
-				return authorizationFailed(c.Caller, ActionRoleDefinitionsDelete, s)
+				return arm.AuthorizationFailed(c.Caller, ActionRoleDefinitionsDelete, s)
 			}
 		}
 		assignments, err := tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{RoleDefinitionID: id})

@@ -197,23 +197,6 @@ func (h *handlers) routes() []arm.Route {
 	}
 }
 
-// callerName is what ARM shows as "the client": the application ID of a
-// service principal, else the object ID.
-func callerName(c arm.Caller) string {
-	if c.AppID != "" {
-		return c.AppID
-	}
-	return c.ObjectID
-}
-
-// authorizationFailed is ARM's 403 AuthorizationFailed, word for word
-// (reference §7.7).
-func authorizationFailed(c arm.Caller, action, scope string) error {
-	return arm.Errorf(http.StatusForbidden, "AuthorizationFailed", "",
-		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-		callerName(c), c.ObjectID, action, scope)
-}
-
 func (h *handlers) now() time.Time { return h.cfg.Now().UTC() }
 
 func (h *handlers) baseURL(r *http.Request) string {
