@@ -127,8 +127,9 @@ func (s *Server) auditARM(_ context.Context, rec arm.RequestRecord) {
 // readYourWrites holds back the response of every write until this
 // replica's in-memory indexes (RBAC engine, directory, keys) have applied
 // everything committed so far, so a caller who creates an assignment or an
-// identity and uses it at once is never refused by stale state. Responses
-// are small ARM documents, so buffering them costs little.
+// identity and uses it at once is never refused by stale state (nor, after
+// a delete, let in by it). Responses are small ARM, Graph and Key Vault
+// documents (a secret is at most 25 KB), so buffering them costs little.
 func (s *Server) readYourWrites(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
