@@ -164,6 +164,12 @@ type Tx interface {
 	GetPrincipal(ctx context.Context, objectID string) (Principal, error)
 	GetPrincipalByAppID(ctx context.Context, appID string) (Principal, error)
 	ListPrincipals(ctx context.Context, f PrincipalFilter) ([]Principal, error)
+	// EachPrincipal calls fn for every principal, in no defined order,
+	// streaming them from the database rather than holding them all: it is
+	// the bulk read of the directory index at start. fn must not use the
+	// Tx, whose connection is busy with the read; an error from fn stops
+	// the read and is returned.
+	EachPrincipal(ctx context.Context, fn func(Principal) error) error
 	UpdatePrincipal(ctx context.Context, objectID string, fn func(Principal) (Principal, error)) error
 	// DeletePrincipal removes the principal with its credentials, group
 	// memberships, group ownerships and directory role assignments. Role
@@ -275,6 +281,12 @@ type Tx interface {
 	CreateRoleAssignment(ctx context.Context, a RoleAssignment) error
 	GetRoleAssignment(ctx context.Context, name string) (RoleAssignment, error)
 	ListRoleAssignments(ctx context.Context, f RoleAssignmentFilter) ([]RoleAssignment, error)
+	// EachAssignmentGrant calls fn with what the RBAC engine indexes of
+	// every role assignment, in storage order (no sort: at millions of
+	// assignments, sorting by name makes the database fetch one random row
+	// per assignment), streaming. fn must not use the Tx; an error from fn
+	// stops the read and is returned.
+	EachAssignmentGrant(ctx context.Context, fn func(AssignmentGrant) error) error
 	DeleteRoleAssignment(ctx context.Context, name string) error
 
 	// PutDeployment creates or replaces a deployment record, Template and
@@ -655,6 +667,15 @@ type RoleAssignment struct {
 	UpdatedAt        time.Time
 	CreatedBy        string
 	UpdatedBy        string
+}
+
+// AssignmentGrant is the part of a role assignment that decides what it
+// grants: who, which role, where.
+type AssignmentGrant struct {
+	Name             string
+	Scope            string
+	RoleDefinitionID string
+	PrincipalID      string
 }
 
 // RoleAssignmentFilter narrows ListRoleAssignments; zero fields match

@@ -268,6 +268,25 @@ func list[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), quer
 	return out, rows.Err()
 }
 
+// each runs query and hands every row to fn as it is read.
+func each[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), fn func(T) error, query string, args ...any) error {
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // get runs query and scans its one row; no row is ErrNotFound.
 func get[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), query string, args ...any) (T, error) {
 	v, err := scan(t.queryRow(ctx, query, args...))

@@ -151,6 +151,13 @@ func (t *tx) ListPrincipals(ctx context.Context, f store.PrincipalFilter) ([]sto
 	return ps, nil
 }
 
+func (t *tx) EachPrincipal(ctx context.Context, fn func(store.Principal) error) error {
+	if err := each(ctx, t, scanPrincipal, fn, `SELECT `+principalCols+` FROM principals`); err != nil {
+		return fmt.Errorf("read principals: %w", err)
+	}
+	return nil
+}
+
 func (t *tx) UpdatePrincipal(ctx context.Context, objectID string, fn func(store.Principal) (store.Principal, error)) error {
 	if err := t.writable("update principal"); err != nil {
 		return err

@@ -176,6 +176,18 @@ func (t *tx) ListRoleAssignments(ctx context.Context, f store.RoleAssignmentFilt
 	return as, nil
 }
 
+func (t *tx) EachAssignmentGrant(ctx context.Context, fn func(store.AssignmentGrant) error) error {
+	scan := func(row scanner) (store.AssignmentGrant, error) {
+		var g store.AssignmentGrant
+		err := row.Scan(&g.Name, &g.Scope, &g.RoleDefinitionID, &g.PrincipalID)
+		return g, err
+	}
+	if err := each(ctx, t, scan, fn, `SELECT name, scope, role_definition_id, principal_id FROM role_assignments`); err != nil {
+		return fmt.Errorf("read role assignments: %w", err)
+	}
+	return nil
+}
+
 func (t *tx) DeleteRoleAssignment(ctx context.Context, name string) error {
 	if err := t.writable("delete role assignment"); err != nil {
 		return err

@@ -42,6 +42,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		usageBehaviours,
 		activityBehaviours,
 		vaultSecretBehaviours,
+		bulkBehaviours,
 	}
 	for _, group := range groups {
 		for _, b := range group {
