@@ -50,8 +50,16 @@ func (e *Engine) Assignments() []store.RoleAssignment {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	out := make([]store.RoleAssignment, 0, len(e.idx.assignments))
+	// Scopes are kept as trees of segments; each is rendered once however
+	// many assignments share it.
+	raws := make(map[*scopeEntry]string)
 	for _, a := range e.idx.assignments {
-		out = append(out, store.RoleAssignment{Name: a.name, PrincipalID: a.principalID, RoleDefinitionID: a.role.id, Scope: a.scope.raw,
+		raw, ok := raws[a.scope]
+		if !ok {
+			raw = a.scope.raw()
+			raws[a.scope] = raw
+		}
+		out = append(out, store.RoleAssignment{Name: a.name, PrincipalID: a.principalID, RoleDefinitionID: a.role.id, Scope: raw,
 			PrincipalType: "ServicePrincipal"})
 	}
 	return out

@@ -47,6 +47,7 @@ type Engine struct {
 	following atomic.Bool
 	loaded    atomic.Bool // the follower's first load is in
 	applied   atomic.Int64
+	loading   atomic.Int64 // assignments read by the load in progress
 	revMu     sync.Mutex
 	advanced  chan struct{} // closed and replaced whenever applied moves
 	kick      chan struct{} // asks the follower to catch up now
@@ -72,7 +73,10 @@ type index struct {
 	// the transitive closure of the groups it belongs to.
 	principals  map[string]*principalState
 	assignments map[string]*assignment // canonical assignment name
-	scopes      map[string]*scopeEntry // canonical scope
+	// scopes are the interned scopes by hash (chained through next); root
+	// is "/", which is never released.
+	scopes      map[uint64]*scopeEntry
+	root        *scopeEntry
 	members     map[string][]string    // group -> direct members
 	parents     map[string][]string    // member -> groups it is directly in
 	// tree is the management group hierarchy (tree.go), and groupGrants
@@ -143,15 +147,74 @@ type assignment struct {
 	role        *roleSlot
 }
 
-// scopeEntry is one scope that assignments sit on, shared by all of them: a
-// million assignments typically use tens of thousands of scopes.
-// Reference-counted so that churn does not leak entries.
+// scopeEntry is one scope that assignments sit on, shared by all of them,
+// interned as a node of the scope tree: its parent's entry and its last
+// segment as first written. Installations hold millions of distinct
+// resource scopes under a few thousand groups and types, so a scope costs
+// its own short segment rather than two full copies of its path (canonical
+// and as written). Entries are reference-counted (assignments at the scope
+// plus child entries) so that churn does not leak them, and found by hash
+// (index.scopes): the hash of a canonical scope, built segment by segment,
+// is what a check probes with anyway.
 type scopeEntry struct {
-	canonical string
-	raw       string // as first written, for Explain
-	hash      uint64 // scopeHash(canonical)
-	depth     int32
-	refs      int32
+	parent *scopeEntry // nil for the root
+	seg    string      // the last segment as first written; "" for the root
+	next   *scopeEntry // the next entry in the same hash bucket
+	hash   uint64      // scopeHash of the canonical scope
+	depth  int32
+	refs   int32
+}
+
+// is reports whether the entry is the canonical scope s (a string or the
+// bytes of one), comparing segment by segment from the end.
+func scopeIs[T string | []byte](e *scopeEntry, s T) bool {
+	end := len(s)
+	for ; e.parent != nil; e = e.parent {
+		n := len(e.seg)
+		if end < n+1 || s[end-n-1] != '/' {
+			return false
+		}
+		for i := 0; i < n; i++ {
+			if lowerASCII(e.seg[i]) != s[end-n+i] {
+				return false
+			}
+		}
+		end -= n + 1
+	}
+	// Every segment matched: what is left must be nothing, or the root
+	// itself when the entry is the root.
+	return end == 0 || end == 1 && len(s) == 1
+}
+
+// raw renders the scope from its segments as first written.
+func (e *scopeEntry) raw() string {
+	if e.parent == nil {
+		return "/"
+	}
+	n := 0
+	for x := e; x.parent != nil; x = x.parent {
+		n += len(x.seg) + 1
+	}
+	b := make([]byte, n)
+	for x := e; x.parent != nil; x = x.parent {
+		n -= len(x.seg)
+		copy(b[n:], x.seg)
+		n--
+		b[n] = '/'
+	}
+	return string(b)
+}
+
+// isGroupScope reports whether the entry is a management group's scope,
+// "/providers/microsoft.management/managementgroups/{name}".
+func (e *scopeEntry) isGroupScope() bool {
+	if e.depth != groupScopeDepth {
+		return false
+	}
+	types := e.parent
+	return strings.EqualFold(types.seg, "managementgroups") &&
+		strings.EqualFold(types.parent.seg, "microsoft.management") &&
+		strings.EqualFold(types.parent.parent.seg, "providers")
 }
 
 type principalState struct {
@@ -200,7 +263,8 @@ func newIndex(sizeHint int) *index {
 		roles:       make(map[string]*roleSlot, len(builtinRoles)),
 		principals:  make(map[string]*principalState, sizeHint/8),
 		assignments: make(map[string]*assignment, sizeHint),
-		scopes:      make(map[string]*scopeEntry),
+		scopes:      make(map[uint64]*scopeEntry),
+		root:        &scopeEntry{hash: scopeHashRoot, refs: 1},
 		members:     make(map[string][]string),
 		parents:     make(map[string][]string),
 		tree:        newGroupTree(),
@@ -232,6 +296,13 @@ func (e *Engine) load(roles []store.RoleDefinition, assignments []store.RoleAssi
 	for i := range assignments {
 		idx.appendAssignment(&assignments[i])
 	}
+	idx.finish(groupMembers)
+	e.swap(idx, tree)
+}
+
+// finish completes a bulk load: it sorts each principal's grants, which
+// appendAssignment left in arrival order, and adds the group memberships.
+func (idx *index) finish(groupMembers map[string][]string) {
 	for _, ps := range idx.principals {
 		if cap(ps.grants) > len(ps.grants)+len(ps.grants)/4 {
 			ps.grants = append(make([]grant, 0, len(ps.grants)), ps.grants...) // drop append's slack
@@ -244,6 +315,12 @@ func (e *Engine) load(roles []store.RoleDefinition, assignments []store.RoleAssi
 	for p := range idx.parents {
 		idx.recomputeClosure(p)
 	}
+}
+
+// swap installs a loaded index with its management group tree, or the
+// current tree when tree is nil, together so that no check sees one
+// without the other.
+func (e *Engine) swap(idx *index, tree *groupTree) {
 	e.mu.Lock()
 	if tree == nil {
 		tree = e.idx.tree
@@ -424,7 +501,7 @@ func (ps *principalState) allows(s []byte, path *scopePath, action string, data 
 func (ps *principalState) allowsAt(scope []byte, h uint64, action string, data bool) bool {
 	for i := ps.search(h); i < len(ps.grants) && ps.grants[i].scopeHash == h; i++ {
 		a := ps.grants[i].a
-		if a.scope.canonical != string(scope) {
+		if !scopeIs(a.scope, scope) {
 			continue // hash collision
 		}
 		if r := a.role.role; r != nil && r.allows(action, data) {
@@ -438,7 +515,7 @@ func (ps *principalState) allowsAt(scope []byte, h uint64, action string, data b
 func (ps *principalState) allowsAtGroup(g *treeScope, action string, data bool) bool {
 	for i := ps.search(g.hash); i < len(ps.grants) && ps.grants[i].scopeHash == g.hash; i++ {
 		a := ps.grants[i].a
-		if a.scope.canonical != g.canonical {
+		if !scopeIs(a.scope, g.canonical) {
 			continue // hash collision
 		}
 		if r := a.role.role; r != nil && r.allows(action, data) {
@@ -486,7 +563,7 @@ func (idx *index) eachApplicable(principalID, scope string, fn func(a *assignmen
 	for _, st := range append([]*principalState{ps}, ps.groups...) {
 		for rank, anc := range ancestors {
 			for i := st.search(anc.hash); i < len(st.grants) && st.grants[i].scopeHash == anc.hash; i++ {
-				if a := st.grants[i].a; a.scope.canonical == anc.scope {
+				if a := st.grants[i].a; scopeIs(a.scope, anc.scope) {
 					fn(a, rank)
 				}
 			}
@@ -523,30 +600,68 @@ func (idx *index) deleteRole(id string) {
 	}
 }
 
-// internScope returns the entry of the scope, creating it, and counts one
-// more reference. Canonicalising into a stack buffer and looking it up
-// allocates nothing for a scope already known, which is most of them during
-// a bulk load.
+// internScope returns the entry of the scope, creating it and any missing
+// ancestor, and counts one more reference. It allocates nothing for a scope
+// already known, which is most of them during a bulk load.
 func (idx *index) internScope(raw string) *scopeEntry {
 	var buf [maxScopeOnStack]byte
-	var path scopePath
-	s := path.parse(buf[:0], raw)
-	if e := idx.scopes[string(s)]; e != nil {
-		e.refs++
-		return e
+	e := idx.root
+	for rest := raw; ; {
+		for len(rest) > 0 && rest[0] == '/' {
+			rest = rest[1:] // empty segments are not segments
+		}
+		if rest == "" {
+			break
+		}
+		end := strings.IndexByte(rest, '/')
+		if end < 0 {
+			end = len(rest)
+		}
+		seg := rest[:end]
+		rest = rest[end:]
+		e = idx.child(e, mixSegment(e.hash, appendLower(buf[:0], seg)), seg)
 	}
-	canonical := string(s)
-	if canonical == raw {
-		raw = canonical
-	}
-	e := &scopeEntry{canonical: canonical, raw: raw, hash: scopeHash(canonical), depth: int32(scopeDepth(canonical)), refs: 1}
-	idx.scopes[canonical] = e
+	e.refs++
 	return e
 }
 
+// child finds or makes the entry below parent for one more segment whose
+// canonical scope hashes to h.
+func (idx *index) child(parent *scopeEntry, h uint64, seg string) *scopeEntry {
+	for c := idx.scopes[h]; c != nil; c = c.next {
+		if c.parent == parent && strings.EqualFold(c.seg, seg) {
+			return c
+		}
+	}
+	// A copy: seg is a slice of the caller's whole scope string.
+	c := &scopeEntry{parent: parent, seg: strings.Clone(seg), hash: h, depth: parent.depth + 1, next: idx.scopes[h]}
+	idx.scopes[h] = c
+	parent.refs++
+	return c
+}
+
+// releaseScope drops one reference, and then every entry, up the tree,
+// that nothing refers to any more.
 func (idx *index) releaseScope(e *scopeEntry) {
-	if e.refs--; e.refs == 0 {
-		delete(idx.scopes, e.canonical)
+	for e.parent != nil {
+		if e.refs--; e.refs > 0 {
+			return
+		}
+		if head := idx.scopes[e.hash]; head == e {
+			if e.next == nil {
+				delete(idx.scopes, e.hash)
+			} else {
+				idx.scopes[e.hash] = e.next
+			}
+		} else {
+			for c := head; c != nil; c = c.next {
+				if c.next == e {
+					c.next = e.next
+					break
+				}
+			}
+		}
+		e = e.parent
 	}
 }
 

@@ -91,7 +91,7 @@ func (e *Engine) explain(principalID, action, scope string, data bool) Decision 
 			AssignmentName:   a.name,
 			PrincipalID:      a.principalID,
 			RoleDefinitionID: a.role.id,
-			Scope:            a.scope.raw,
+			Scope:            a.scope.raw(),
 		}
 		r := a.role.role
 		if r == nil {

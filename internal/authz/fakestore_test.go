@@ -191,6 +191,15 @@ func (tx *fakeTx) ListRoleAssignments(ctx context.Context, f store.RoleAssignmen
 	return out, nil
 }
 
+func (tx *fakeTx) EachAssignmentGrant(ctx context.Context, fn func(store.AssignmentGrant) error) error {
+	for _, a := range tx.s.assignments {
+		if err := fn(store.AssignmentGrant{Name: a.Name, Scope: a.Scope, RoleDefinitionID: a.RoleDefinitionID, PrincipalID: a.PrincipalID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (tx *fakeTx) DeleteRoleAssignment(ctx context.Context, name string) error {
 	if _, ok := tx.s.assignments[strings.ToLower(name)]; !ok {
 		return store.ErrNotFound

@@ -88,26 +88,43 @@ func (e *Engine) LoadFrom(ctx context.Context, s store.Store) error {
 		return err
 	}
 	var (
-		roles         []store.RoleDefinition
-		assignments   []store.RoleAssignment
-		members       = map[string][]string{}
-		mgroups       []store.ManagementGroup
-		subscriptions []store.Subscription
+		idx     *index
+		members = map[string][]string{}
+		tree    *groupTree
 	)
+	e.loading.Store(0)
 	err = s.View(ctx, func(tx store.Tx) error {
-		var err error
-		if roles, err = tx.ListRoleDefinitions(ctx); err != nil {
+		roles, err := tx.ListRoleDefinitions(ctx)
+		if err != nil {
 			return err
 		}
-		if assignments, err = tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{}); err != nil {
+		idx = newIndex(0)
+		for _, r := range roles {
+			idx.putRole(r)
+		}
+		// Streamed straight into the new index: at millions of assignments,
+		// a slice of every store record first would double the memory the
+		// start needs.
+		var a store.RoleAssignment
+		if err := tx.EachAssignmentGrant(ctx, func(g store.AssignmentGrant) error {
+			a.Name, a.Scope, a.RoleDefinitionID, a.PrincipalID = g.Name, g.Scope, g.RoleDefinitionID, g.PrincipalID
+			idx.appendAssignment(&a)
+			if n := e.loading.Add(1); n%(1<<16) == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return nil
+		}); err != nil {
 			return err
 		}
-		if mgroups, err = tx.ListManagementGroups(ctx); err != nil {
+		mgroups, err := tx.ListManagementGroups(ctx)
+		if err != nil {
 			return err
 		}
-		if subscriptions, err = tx.ListSubscriptions(ctx); err != nil {
+		subscriptions, err := tx.ListSubscriptions(ctx)
+		if err != nil {
 			return err
 		}
+		tree = buildTree(mgroups, subscriptions)
 		groups, err := tx.ListPrincipals(ctx, store.PrincipalFilter{Kind: store.PrincipalGroup})
 		if err != nil {
 			return err
@@ -126,10 +143,15 @@ func (e *Engine) LoadFrom(ctx context.Context, s store.Store) error {
 	if err != nil {
 		return err
 	}
-	e.load(roles, assignments, members, buildTree(mgroups, subscriptions))
+	idx.finish(members)
+	e.swap(idx, tree)
 	e.setApplied(rev, true)
 	return nil
 }
+
+// Loading is how many role assignments the load in progress (or the last
+// one) has read: start-up progress for the logs.
+func (e *Engine) Loading() int64 { return e.loading.Load() }
 
 // CatchUp applies every change committed after the applied revision.
 // Whole revisions are applied at a time: a page boundary never leaves part

@@ -66,7 +66,7 @@ const groupBit uint64 = 1 << 63
 // scopeMask is the depth-mask contribution of an assignment at e.
 func scopeMask(e *scopeEntry) uint64 {
 	m := depthBit(int(e.depth))
-	if e.depth == groupScopeDepth && isGroupScope(e.canonical) {
+	if e.isGroupScope() {
 		m |= groupBit
 	}
 	return m
