@@ -54,6 +54,7 @@ type options struct {
 	duration                      time.Duration
 	conc                          int
 	reseed                        bool
+	profile, cpuProfile           string
 }
 
 func main() {
@@ -67,9 +68,17 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "length of each load phase")
 	flag.IntVar(&o.conc, "c", 8, "concurrent clients per load phase")
 	flag.BoolVar(&o.reseed, "reseed", false, "delete the data directory and seed again")
+	flag.StringVar(&o.profile, "heap-profile", "", "instead of starting the server, load its indexes from the seeded store in this process and write a heap profile here")
+	flag.StringVar(&o.cpuProfile, "cpu-profile", "", "with -heap-profile, also write a CPU profile of the load here")
 	flag.Parse()
 	if !strings.HasPrefix(o.listen, "127.0.0.1:") && !strings.HasPrefix(o.listen, "localhost:") {
 		log.Fatal("scale: -listen must be a loopback address")
+	}
+	if o.profile != "" {
+		if err := profileLoad(context.Background(), o, o.profile); err != nil {
+			log.Fatal("scale: ", err)
+		}
+		return
 	}
 	if err := run(context.Background(), o); err != nil {
 		log.Fatal("scale: ", err)

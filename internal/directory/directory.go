@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,16 +58,27 @@ type Directory struct {
 	// credentials sign its service principal in.
 	apps   map[string]*store.Application
 	appIDs map[string]string
+
+	loading atomic.Int64 // principals read by the load in progress
 }
+
+// Loading is how many principals the load in progress (or the last one)
+// has read: start-up progress for the logs.
+func (d *Directory) Loading() int64 { return d.loading.Load() }
 
 // Load builds the index from the store.
 func Load(ctx context.Context, st store.Store, kr *keyring.Keyring) (*Directory, error) {
-	d := &Directory{st: st, kr: kr, byObject: map[string]*Entry{}, byApp: map[string]*Entry{},
-		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
+	d := New(st, kr)
 	if err := d.Reload(ctx); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// New returns an empty directory over the store; Reload fills it.
+func New(st store.Store, kr *keyring.Keyring) *Directory {
+	return &Directory{st: st, kr: kr, byObject: map[string]*Entry{}, byApp: map[string]*Entry{},
+		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
 }
 
 // Reload rebuilds the index from the store and swaps it in at once, so
@@ -74,6 +86,7 @@ func Load(ctx context.Context, st store.Store, kr *keyring.Keyring) (*Directory,
 func (d *Directory) Reload(ctx context.Context) error {
 	fresh := &Directory{byObject: map[string]*Entry{}, byApp: map[string]*Entry{},
 		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
+	d.loading.Store(0)
 	err := d.st.View(ctx, func(tx store.Tx) error {
 		apps, err := tx.ListApplications(ctx)
 		if err != nil {
@@ -82,18 +95,25 @@ func (d *Directory) Reload(ctx context.Context) error {
 		for i := range apps {
 			fresh.putApp(&apps[i])
 		}
-		ps, err := tx.ListPrincipals(ctx, store.PrincipalFilter{})
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
+		// Streamed: a million managed identities are not held twice.
+		var sps []*Entry
+		if err := tx.EachPrincipal(ctx, func(p store.Principal) error {
 			e := &Entry{Principal: p}
 			if p.Kind == store.PrincipalServicePrincipal {
-				if e.Credentials, err = tx.ListCredentials(ctx, p.ObjectID); err != nil {
-					return err
-				}
+				sps = append(sps, e)
 			}
 			fresh.put(e)
+			if n := d.loading.Add(1); n%(1<<16) == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, e := range sps {
+			if e.Credentials, err = tx.ListCredentials(ctx, e.Principal.ObjectID); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

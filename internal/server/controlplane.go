@@ -41,10 +41,6 @@ func builtinRoles(cfg Config) ([]store.RoleDefinition, error) {
 // path.
 func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) error {
 	st := s.inst.Store
-	s.engine = authz.New()
-	if err := s.engine.LoadFrom(ctx, st); err != nil {
-		return err
-	}
 	s.follower.Add(feed.Index{
 		OnChanges: func(ctx context.Context, changes []store.Change) error {
 			return s.engine.ApplyChanges(ctx, st, changes)

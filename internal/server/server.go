@@ -7,11 +7,14 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -30,6 +33,7 @@ import (
 	"github.com/keyless-io/keyless/internal/sts"
 	"github.com/keyless-io/keyless/internal/token"
 	"github.com/keyless-io/keyless/internal/usage"
+	"golang.org/x/sync/errgroup"
 )
 
 // Config holds the server's settings (flags of `keyless server`).
@@ -115,7 +119,13 @@ type Server struct {
 	usage        *usage.Recorder
 	usageFlusher *usage.Flusher
 	http         *http.Server
-	ready        atomic.Bool
+	// handler is every front door once the indexes are loaded; until then
+	// serveStarting answers. serveErr is ServeTLS's result once serveDone
+	// is closed.
+	handler   atomic.Pointer[http.Handler]
+	serveDone chan struct{}
+	serveErr  error
+	ready     atomic.Bool
 	// onShutdown run when the drain starts (long-lived streams end).
 	onShutdown []func()
 	// activity buffers the activity log's events; its flushes write them.
@@ -149,8 +159,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	if err := s.build(ctx); err != nil {
+	if err := s.open(ctx); err != nil {
 		ln.Close()
+		return nil, err
+	}
+	if err := s.build(ctx); err != nil {
+		_ = s.http.Close()
+		<-s.serveDone
+		_ = s.inst.Store.Close()
 		return nil, err
 	}
 	return s, nil
@@ -174,7 +190,11 @@ func publicURL(cfg Config, addr net.Addr) (string, error) {
 	return "https://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port)), nil
 }
 
-func (s *Server) build(ctx context.Context) error {
+// open opens the installation and starts serving at once: while the
+// indexes load, /healthz/live answers 200 (a liveness probe must not kill
+// a replica that is still starting), /healthz/ready 503, and every other
+// request 503 with Retry-After in its front door's error shape.
+func (s *Server) open(ctx context.Context) error {
 	cfg := s.cfg
 	roles, err := builtinRoles(cfg)
 	if err != nil {
@@ -188,13 +208,116 @@ func (s *Server) build(ctx context.Context) error {
 		return err
 	}
 	s.inst = inst
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if cfg.Hostname != "" {
+		hosts = append(hosts, cfg.Hostname)
+	}
+	if sfx := strings.Trim(cfg.KeyVaultHostSuffix, "."); sfx != "" {
+		hosts = append(hosts, "*."+sfx)
+	}
+	cert, err := newServerCert(inst.CA, hosts)
+	if err != nil {
+		_ = inst.Store.Close()
+		return err
+	}
+	s.http = &http.Server{
+		Handler: requestEdge(s.baseURL, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if h := s.handler.Load(); h != nil {
+				(*h).ServeHTTP(w, r)
+				return
+			}
+			s.serveStarting(w, r)
+		})),
+		// Agents authenticate with client certificates issued by the
+		// installation's CA; everyone else presents none.
+		TLSConfig: &tls.Config{
+			GetCertificate: cert.GetCertificate, MinVersion: tls.VersionTLS12,
+			ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: inst.CA.Pool(),
+		},
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	s.serveDone = make(chan struct{})
+	go func() {
+		s.serveErr = s.http.ServeTLS(s.ln, "", "")
+		close(s.serveDone)
+	}()
+	return nil
+}
+
+// loadIndexes builds the directory and the RBAC engine side by side (each
+// streams its rows from its own read transaction) and logs how far they
+// have come every few seconds of a long start.
+func (s *Server) loadIndexes(ctx context.Context) error {
+	st := s.inst.Store
+	began := time.Now()
+	if testHookLoading != nil {
+		testHookLoading()
+	}
+	s.dir = directory.New(st, s.inst.Keyring)
+	s.engine = authz.New()
+	defer relaxGCDuringLoad()()
+	var g errgroup.Group
+	g.Go(func() error { return s.dir.Reload(ctx) })
+	g.Go(func() error { return s.engine.LoadFrom(ctx, st) })
+	done := make(chan error, 1)
+	go func() { done <- g.Wait() }()
+	tick := time.NewTicker(progressInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+			s.cfg.Logger.Info("indexes loaded", "principals", s.dir.Loading(), "roleAssignments", s.engine.Loading(),
+				"seconds", time.Since(began).Round(time.Millisecond).Seconds())
+			return nil
+		case <-tick.C:
+			s.cfg.Logger.Info("loading indexes", "principals", s.dir.Loading(), "roleAssignments", s.engine.Loading(),
+				"seconds", time.Since(began).Round(time.Second).Seconds())
+		}
+	}
+}
+
+// relaxGCDuringLoad lets the heap grow further between collections while
+// the indexes load, and returns what ends that: almost everything a load
+// allocates is kept, so at the default GOGC each doubling of the heap
+// re-marks all of it, which at millions of entries is most of the start's
+// CPU. Afterwards the default is back, one collection drops the load's
+// garbage (each row's strings the indexes did not keep) and the memory
+// goes back to the system, so the resident size after start is the live
+// indexes, not the load's peak. An operator's GOGC is left alone.
+func relaxGCDuringLoad() func() {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	old := debug.SetGCPercent(400)
+	return func() {
+		debug.SetGCPercent(old)
+		debug.FreeOSMemory()
+	}
+}
+
+// testHookLoading, when set by a test, runs as the index load begins.
+var testHookLoading func()
+
+// progressInterval is how often a long start says how far it has come.
+const progressInterval = 5 * time.Second
+
+func (s *Server) build(ctx context.Context) error {
+	cfg := s.cfg
+	inst := s.inst
 	// Indexes load at or after this revision; the follower re-applies
 	// from it, which is harmless because appliers are idempotent.
 	since, err := inst.Store.Revision(ctx)
 	if err != nil {
 		return err
 	}
-	if s.dir, err = directory.Load(ctx, inst.Store, inst.Keyring); err != nil {
+	if err := s.loadIndexes(ctx); err != nil {
 		return err
 	}
 	if s.keys, err = token.NewKeySet(ctx, inst.Store, inst.Keyring, MaxTokenLifetime); err != nil {
@@ -264,34 +387,11 @@ func (s *Server) build(ctx context.Context) error {
 		return err
 	}
 
-	hosts := []string{"localhost", "127.0.0.1", "::1"}
-	if cfg.Hostname != "" {
-		hosts = append(hosts, cfg.Hostname)
-	}
-	if sfx := strings.Trim(cfg.KeyVaultHostSuffix, "."); sfx != "" {
-		hosts = append(hosts, "*."+sfx)
-	}
-	cert, err := newServerCert(inst.CA, hosts)
-	if err != nil {
-		return err
-	}
-	s.http = &http.Server{
-		Handler: requestEdge(s.baseURL, s.withGraph(root)),
-		// Agents authenticate with client certificates issued by the
-		// installation's CA; everyone else presents none.
-		TLSConfig: &tls.Config{
-			GetCertificate: cert.GetCertificate, MinVersion: tls.VersionTLS12,
-			ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: inst.CA.Pool(),
-		},
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
-	}
 	for _, fn := range s.onShutdown {
 		s.http.RegisterOnShutdown(fn)
 	}
+	h := s.withGraph(root)
+	s.handler.Store(&h)
 	return nil
 }
 
@@ -308,15 +408,14 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.recoverDeployments(feedCtx)
 	go s.usageFlusher.Run(feedCtx)
 	go s.runActivityLog(feedCtx)
-	errc := make(chan error, 1)
-	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
 	s.ready.Store(true)
 	s.logStart()
 
 	var serveErr error
 	select {
 	case <-ctx.Done():
-	case serveErr = <-errc:
+	case <-s.serveDone:
+		serveErr = s.serveErr
 	}
 	s.ready.Store(false)
 	s.cfg.Logger.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout)
@@ -440,3 +539,26 @@ func (s *Server) ListenURL() string {
 
 // Engine is the replica's RBAC engine (tests measure replication with it).
 func (s *Server) Engine() *authz.Engine { return s.engine }
+
+// serveStarting answers while the indexes load: alive, not ready, and 503
+// with Retry-After to everything else, which the Azure SDKs and az retry.
+func (s *Server) serveStarting(w http.ResponseWriter, r *http.Request) {
+	const msg = "keyless is starting: its indexes are still loading; retry shortly."
+	w.Header().Set("Retry-After", "5")
+	switch r.URL.Path {
+	case "/healthz/live":
+		w.Header().Del("Retry-After")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	case "/healthz/ready":
+		http.Error(w, "not ready: loading indexes", http.StatusServiceUnavailable)
+	default:
+		if isTokenServicePath(r.URL.Path) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "temporarily_unavailable", "error_description": msg})
+			return
+		}
+		writeEdgeError(w, http.StatusServiceUnavailable, "ServiceUnavailable", msg)
+	}
+}
