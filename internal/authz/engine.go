@@ -75,10 +75,10 @@ type index struct {
 	assignments map[string]*assignment // canonical assignment name
 	// scopes are the interned scopes by hash (chained through next); root
 	// is "/", which is never released.
-	scopes      map[uint64]*scopeEntry
-	root        *scopeEntry
-	members     map[string][]string    // group -> direct members
-	parents     map[string][]string    // member -> groups it is directly in
+	scopes  map[uint64]*scopeEntry
+	root    *scopeEntry
+	members map[string][]string // group -> direct members
+	parents map[string][]string // member -> groups it is directly in
 	// tree is the management group hierarchy (tree.go), and groupGrants
 	// counts the assignments at management group scopes: while it is zero
 	// a check never looks at the tree.
