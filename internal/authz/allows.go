@@ -49,18 +49,25 @@ func (m *RoleMatcher) Allows(action string) bool { return m.role.allows(action, 
 func (e *Engine) Assignments() []store.RoleAssignment {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	out := make([]store.RoleAssignment, 0, len(e.idx.assignments))
+	idx := e.idx
+	out := make([]store.RoleAssignment, 0, len(idx.assignments)+len(idx.oddAssignments))
 	// Scopes are kept as trees of segments; each is rendered once however
 	// many assignments share it.
 	raws := make(map[*scopeEntry]string)
-	for _, a := range e.idx.assignments {
+	add := func(a *assignment) {
 		raw, ok := raws[a.scope]
 		if !ok {
 			raw = a.scope.raw()
 			raws[a.scope] = raw
 		}
-		out = append(out, store.RoleAssignment{Name: a.name, PrincipalID: a.principalID, RoleDefinitionID: a.role.id, Scope: raw,
+		out = append(out, store.RoleAssignment{Name: idx.nameOf(a), PrincipalID: a.principal.id, RoleDefinitionID: a.role.id, Scope: raw,
 			PrincipalType: "ServicePrincipal"})
+	}
+	for _, a := range idx.assignments {
+		add(a)
+	}
+	for _, a := range idx.oddAssignments {
+		add(a)
 	}
 	return out
 }

@@ -72,7 +72,12 @@ type index struct {
 	// principals holds, per canonical principal ID, its own assignments and
 	// the transitive closure of the groups it belongs to.
 	principals  map[string]*principalState
-	assignments map[string]*assignment // canonical assignment name
+	assignments map[[16]byte]*assignment // by name, a GUID
+	// oddAssignments are those named otherwise, by lower-case name, and
+	// oddNames the names as stored of every assignment whose name is not a
+	// lower-case GUID.
+	oddAssignments map[string]*assignment
+	oddNames       map[*assignment]string
 	// scopes are the interned scopes by hash (chained through next); root
 	// is "/", which is never released.
 	scopes  map[uint64]*scopeEntry
@@ -140,12 +145,26 @@ func (r *compiledRole) allows(action string, data bool) bool {
 	return false
 }
 
+// assignment is one role assignment, 48 bytes: at millions of them its
+// name, a GUID, is kept in 16 bytes rather than as a 36-character string,
+// and its principal by pointer rather than by ID.
 type assignment struct {
-	name        string // as stored
-	principalID string // canonical; shared with the principal's map key
-	scope       *scopeEntry
-	role        *roleSlot
+	guid      [16]byte // the name when nameKind is not nameOther
+	nameKind  uint8
+	principal *principalState
+	scope     *scopeEntry
+	role      *roleSlot
 }
+
+// An assignment's name is a GUID written in lower case (as ARM names them),
+// a GUID written otherwise (kept in index.oddNames, keyed by its GUID), or
+// not a GUID (kept in index.oddNames, keyed in index.oddAssignments by its
+// lower-case form).
+const (
+	nameGUID uint8 = iota
+	nameGUIDCased
+	nameOther
+)
 
 // scopeEntry is one scope that assignments sit on, shared by all of them,
 // interned as a node of the scope tree: its parent's entry and its last
@@ -262,7 +281,9 @@ func newIndex(sizeHint int) *index {
 	idx := &index{
 		roles:       make(map[string]*roleSlot, len(builtinRoles)),
 		principals:  make(map[string]*principalState, sizeHint/8),
-		assignments: make(map[string]*assignment, sizeHint),
+		assignments: make(map[[16]byte]*assignment, sizeHint),
+		oddAssignments: make(map[string]*assignment),
+		oddNames:       make(map[*assignment]string),
 		scopes:      make(map[uint64]*scopeEntry),
 		root:        &scopeEntry{hash: scopeHashRoot, refs: 1},
 		members:     make(map[string][]string),
@@ -406,7 +427,7 @@ func (e *Engine) Stats() Stats {
 			n++
 		}
 	}
-	return Stats{Roles: n, Principals: len(e.idx.principals), Assignments: len(e.idx.assignments), Groups: len(e.idx.members)}
+	return Stats{Roles: n, Principals: len(e.idx.principals), Assignments: len(e.idx.assignments) + len(e.idx.oddAssignments), Groups: len(e.idx.members)}
 }
 
 // Allowed reports whether the principal may perform the control-plane
@@ -675,24 +696,50 @@ func (idx *index) state(id string) *principalState {
 	return ps
 }
 
+// lookup finds the assignment with this name, in any casing.
+func (idx *index) lookup(name string) *assignment {
+	if g, ok := parseGUID(name); ok {
+		return idx.assignments[g]
+	}
+	return idx.oddAssignments[lowerKey(name)]
+}
+
+// nameOf is the assignment's name as stored.
+func (idx *index) nameOf(a *assignment) string {
+	if a.nameKind == nameGUID {
+		return formatGUID(a.guid)
+	}
+	return idx.oddNames[a]
+}
+
 // newAssignment indexes everything about a but its place in the
 // principal's grants.
 func (idx *index) newAssignment(a *store.RoleAssignment) (*principalState, *assignment) {
-	name := lowerKey(a.Name)
-	if old := idx.assignments[name]; old != nil {
-		idx.removeAssignment(name, old)
+	if old := idx.lookup(a.Name); old != nil {
+		idx.removeAssignment(old)
 	}
 	ps := idx.state(lowerKey(a.PrincipalID))
 	scope := idx.internScope(a.Scope)
 	role := idx.slot(roleKey(a.RoleDefinitionID))
 	role.refs++
-	asg := &assignment{name: a.Name, principalID: ps.id, scope: scope, role: role}
+	asg := &assignment{principal: ps, scope: scope, role: role}
+	if g, ok := parseGUID(a.Name); ok {
+		asg.guid = g
+		if formatGUID(g) != a.Name {
+			asg.nameKind = nameGUIDCased
+			idx.oddNames[asg] = a.Name
+		}
+		idx.assignments[g] = asg
+	} else {
+		asg.nameKind = nameOther
+		idx.oddNames[asg] = a.Name
+		idx.oddAssignments[lowerKey(a.Name)] = asg
+	}
 	mask := scopeMask(scope)
 	if mask&groupBit != 0 {
 		idx.groupGrants++
 	}
 	ps.depthMask |= mask
-	idx.assignments[name] = asg
 	return ps, asg
 }
 
@@ -709,25 +756,30 @@ func (idx *index) putAssignment(a *store.RoleAssignment) {
 }
 
 func (idx *index) deleteAssignment(name string) {
-	key := lowerKey(name)
-	if a := idx.assignments[key]; a != nil {
-		idx.removeAssignment(key, a)
+	if a := idx.lookup(name); a != nil {
+		idx.removeAssignment(a)
 	}
 }
 
-func (idx *index) removeAssignment(key string, a *assignment) {
-	delete(idx.assignments, key)
+func (idx *index) removeAssignment(a *assignment) {
+	switch a.nameKind {
+	case nameOther:
+		delete(idx.oddAssignments, lowerKey(idx.oddNames[a]))
+		delete(idx.oddNames, a)
+	case nameGUIDCased:
+		delete(idx.oddNames, a)
+		fallthrough
+	default:
+		delete(idx.assignments, a.guid)
+	}
 	if scopeMask(a.scope)&groupBit != 0 {
 		idx.groupGrants--
 	}
 	if a.role.refs--; a.role.refs == 0 && a.role.role == nil {
 		delete(idx.roles, a.role.id)
 	}
-	ps := idx.principals[a.principalID]
-	if ps == nil {
-		return
-	}
 	idx.releaseScope(a.scope)
+	ps := a.principal
 	h := a.scope.hash
 	for i := ps.search(h); i < len(ps.grants) && ps.grants[i].scopeHash == h; i++ {
 		if ps.grants[i].a == a {
@@ -867,7 +919,7 @@ func (idx *index) removePrincipal(p string) {
 	}
 	if ps := idx.principals[p]; ps != nil {
 		for _, g := range slices.Clone(ps.grants) {
-			idx.removeAssignment(lowerKey(g.a.name), g.a)
+			idx.removeAssignment(g.a)
 		}
 	}
 }

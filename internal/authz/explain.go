@@ -88,8 +88,8 @@ func (e *Engine) explain(principalID, action, scope string, data bool) Decision 
 	defer e.mu.RUnlock()
 	for _, a := range e.idx.applicable(lowerKey(principalID), NormalizeScope(scope)) {
 		g := Grant{
-			AssignmentName:   a.name,
-			PrincipalID:      a.principalID,
+			AssignmentName:   e.idx.nameOf(a),
+			PrincipalID:      a.principal.id,
 			RoleDefinitionID: a.role.id,
 			Scope:            a.scope.raw(),
 		}
@@ -141,7 +141,7 @@ func (idx *index) applicable(principalID, scope string) []*assignment {
 		if c := x.rank - y.rank; c != 0 {
 			return c
 		}
-		return strings.Compare(x.a.name, y.a.name)
+		return strings.Compare(idx.nameOf(x.a), idx.nameOf(y.a))
 	})
 	out := make([]*assignment, len(found))
 	for i, r := range found {
