@@ -279,16 +279,16 @@ func (ps *principalState) search(h uint64) int {
 
 func newIndex(sizeHint int) *index {
 	idx := &index{
-		roles:       make(map[string]*roleSlot, len(builtinRoles)),
-		principals:  make(map[string]*principalState, sizeHint/8),
-		assignments: make(map[[16]byte]*assignment, sizeHint),
+		roles:          make(map[string]*roleSlot, len(builtinRoles)),
+		principals:     make(map[string]*principalState, sizeHint/8),
+		assignments:    make(map[[16]byte]*assignment, sizeHint),
 		oddAssignments: make(map[string]*assignment),
 		oddNames:       make(map[*assignment]string),
-		scopes:      make(map[uint64]*scopeEntry),
-		root:        &scopeEntry{hash: scopeHashRoot, refs: 1},
-		members:     make(map[string][]string),
-		parents:     make(map[string][]string),
-		tree:        newGroupTree(),
+		scopes:         make(map[uint64]*scopeEntry),
+		root:           &scopeEntry{hash: scopeHashRoot, refs: 1},
+		members:        make(map[string][]string),
+		parents:        make(map[string][]string),
+		tree:           newGroupTree(),
 	}
 	for _, r := range builtinRoles {
 		idx.putRole(r)
