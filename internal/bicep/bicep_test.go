@@ -58,6 +58,7 @@ func TestDiagnostics(t *testing.T) {
 		{"type cycle", map[string]string{"main.bicep": "type a = b\ntype b = a\n"}, "BCP298", 1, 10, ""},
 		{"experimental assert", map[string]string{"main.bicep": "assert a = true\n"}, "BCP343", 1, 1, ""},
 		{"wrong output literal", map[string]string{"main.bicep": "output o bool = 'yes'\n"}, "BCP033", 1, 17, ""},
+		{"nested resource in a resource loop", map[string]string{"main.bicep": "resource p 'A.B/c@2020-01-01' = [for i in range(0, 2): {\n  name: 'p${i}'\n  resource c 'd' = {\n    name: 'c'\n  }\n}]\n"}, "BCP160", 3, 3, ""},
 		{"undeclared module output", map[string]string{"main.bicep": "module m './a.bicep' = {\n  name: 'm'\n}\noutput o string = m.outputs.nope\n", "a.bicep": "output o string = 'x'\n"}, "BCP053", 4, 29, ""},
 	}
 	for _, tc := range tests {
@@ -297,6 +298,59 @@ func TestCompileParamsWithImportedVariables(t *testing.T) {
 			}
 			if !strings.Contains(string(res.Parameters), tc.want) {
 				t.Fatalf("parameters %s lack %s", res.Parameters, tc.want)
+			}
+		})
+	}
+}
+
+// TestNestedResourcePlacement: a nested resource declaration is part of
+// the grammar only in a resource's body (plain, conditional or looped);
+// anywhere else the official parser reads "resource" as a property name
+// and reports the missing colon at the name that follows, so keyless does
+// too instead of ignoring the declaration.
+func TestNestedResourcePlacement(t *testing.T) {
+	const child = "resource c 'blobServices' = {\n    name: 'default'\n  }\n"
+	tests := []struct {
+		name, src string
+		line, col int // of the BCP018; 0: compiles
+		children  int // nested resources emitted when it compiles
+	}{
+		{"in a resource body", "resource p 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 'p'\n  " + child + "}\n", 0, 0, 1},
+		{"in a conditional resource body", "param on bool\nresource p 'Microsoft.Storage/storageAccounts@2023-01-01' = if (on) {\n  name: 'p'\n  " + child + "}\n", 0, 0, 1},
+		{"grandchild", "resource p 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 'p'\n  resource c 'blobServices' = {\n    name: 'default'\n    resource g 'containers' = {\n      name: 'g'\n    }\n  }\n}\n", 0, 0, 2},
+		{"a property named resource", "var v = {\n  resource: 'x'\n}\noutput o object = v\n", 0, 0, 0},
+		{"in a variable's object", "var v = {\n  a: 1\n  " + child + "}\noutput o object = v\n", 3, 12, 0},
+		{"in a resource's properties", "resource p 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 'p'\n  properties: {\n  " + child + "  }\n}\n", 4, 12, 0},
+		{"in a module body", "module m 'mod.bicep' = {\n  name: 'm'\n  " + child + "}\n", 3, 12, 0},
+		{"in an output", "output o object = {\n  " + child + "}\n", 2, 12, 0},
+		{"in a parameter default", "param p object = {\n  " + child + "}\noutput o object = p\n", 2, 12, 0},
+		{"in a variable loop's body", "var v = [for i in range(0, 2): {\n  " + child + "}]\noutput o array = v\n", 2, 12, 0},
+		{"decorated, in a variable's object", "var v = {\n  @batchSize(1)\n  " + child + "}\noutput o object = v\n", 3, 12, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := compileMap(t, map[string]string{"main.bicep": tc.src, "mod.bicep": "output o string = 'x'\n"}, Options{NoLint: true})
+			if tc.line == 0 {
+				if ErrorCount(res.Diagnostics) > 0 {
+					t.Fatalf("diagnostics: %v", res.Diagnostics)
+				}
+				if got := strings.Count(string(res.Template), "Microsoft.Storage/storageAccounts/blobServices"); tc.children > 0 && got == 0 {
+					t.Errorf("nested resource not emitted:\n%s", res.Template)
+				}
+				return
+			}
+			var errs []Diagnostic
+			for _, d := range res.Diagnostics {
+				if d.Severity == SeverityError {
+					errs = append(errs, d)
+				}
+			}
+			want := fmt.Sprintf("main.bicep:%d:%d BCP018 Expected the \":\" character at this location.", tc.line, tc.col)
+			if len(errs) != 1 || fmt.Sprintf("%s:%d:%d %s %s", errs[0].File, errs[0].Line, errs[0].Column, errs[0].Code, errs[0].Message) != want {
+				t.Errorf("want only %s, got %v", want, res.Diagnostics)
+			}
+			if res.Template != nil {
+				t.Error("template emitted despite the error")
 			}
 		})
 	}
