@@ -355,3 +355,45 @@ func TestNestedResourcePlacement(t *testing.T) {
 		})
 	}
 }
+
+// TestTypeAccessBase: a type access whose base names no type gets the
+// official compiler's diagnostic. resource<> is one of those: the
+// official compiler dropped that utility type in 0.34 for resourceInput<>
+// and resourceOutput<>, so "resource" is not a type name there.
+func TestTypeAccessBase(t *testing.T) {
+	const ambient = `"any", "array", "bool", "int", "object", "resourceInput", "resourceOutput", "string"`
+	tests := []struct {
+		name, src, want string
+	}{
+		{"legacy resource<>", "type t = resource<'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31'>.properties\n",
+			`1:10 BCP302 The name "resource" is not a valid type. Please specify one of the following types: ` + ambient + `, "t".`},
+		{"legacy resource<>, deeper", "type a = string\ntype t = resource<'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31'>.properties.principalId\n",
+			`2:10 BCP302 The name "resource" is not a valid type. Please specify one of the following types: ` + ambient + `, "a", "t".`},
+		{"an undeclared name", "type t = nope.x\n",
+			`1:10 BCP302 The name "nope" is not a valid type. Please specify one of the following types: ` + ambient + `, "t".`},
+		{"an undeclared name, indexed", "type t = nope[*]\n",
+			`1:10 BCP302 The name "nope" is not a valid type. Please specify one of the following types: ` + ambient + `, "t".`},
+		{"a parameter", "param p object\ntype t = p.x\n", `2:10 BCP287 'p' refers to a value but is being used as a type here.`},
+		{"a primitive", "type t = string.x\n", `1:10 BCP055 Cannot access properties of type "string". An "object" type is required.`},
+		{"a type literal", "type t = {a: string}.a\n", `1:10 BCP391 Type member access is only supported on a reference to a named type.`},
+		{"an unknown type", "type t = str\n",
+			`1:10 BCP302 The name "str" is not a valid type. Please specify one of the following types: ` + ambient + `, "t".`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := compileMap(t, map[string]string{"main.bicep": tc.src}, Options{NoLint: true})
+			var got []string
+			for _, d := range res.Diagnostics {
+				got = append(got, fmt.Sprintf("%d:%d %s %s", d.Line, d.Column, d.Code, d.Message))
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+	// resourceInput<> and resourceOutput<> allow the access
+	res := compileMap(t, map[string]string{"main.bicep": "type t = resourceInput<'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31'>.properties\n"}, Options{NoLint: true})
+	if ErrorCount(res.Diagnostics) > 0 {
+		t.Errorf("resourceInput<>: %v", res.Diagnostics)
+	}
+}
