@@ -1,6 +1,7 @@
 package bicep
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -257,37 +258,79 @@ func TestReadEnvironmentVariable(t *testing.T) {
 	}
 }
 
-// A .bicepparam file can import variables by name from a .bicep file or an
-// ARM JSON template; their values are evaluated in their own file.
-func TestCompileParamsWithImportedVariables(t *testing.T) {
-	shared := "var base = 'acdd72a7-3385-48ef-bd42-f606fba81ae7'\n@export()\nvar roleIds = {\n  Reader: base\n}\n@export()\nfunc f() string => 'x'\n"
+// A .bicepparam file imports as a .bicep file does: variables and
+// functions by name (aliases included), and wildcard imports (ns.x,
+// ns.f(...)), from .bicep files and ARM JSON templates. The values are
+// evaluated at compile time, as the official compiler does, each imported
+// symbol in the file that declares it: an imported variable may call its
+// own file's functions or use its own file's imports.
+func TestCompileParamsWithImports(t *testing.T) {
+	shared := `import * as more from 'more.bicep'
+var base = 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
+@export()
+var roleIds = {
+  Reader: base
+}
+func double(s string) string => '${s}${s}'
+@export()
+func twice(s string) string => toUpper(double(s))
+@export()
+func f() string => 'x'
+@export()
+var viaFunc = double('v')
+@export()
+var viaImport = more.suffix
+@export()
+type kind = 'a' | 'b'
+`
+	more := "@export()\nvar suffix = '-more'\n@export()\nfunc tag(n int) string => 'n${n}${bang()}'\nfunc bang() string => '!'\n"
 	lib := `{"$schema":"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#","languageVersion":"2.0","contentVersion":"1.0.0.0",
-	  "metadata":{"__bicep_exported_variables!":[{"name":"region"}]},"variables":{"region":"westus"},"resources":{}}`
+	  "metadata":{"__bicep_exported_variables!":[{"name":"region"}]},"variables":{"region":"westus"},
+	  "functions":[{"namespace":"__bicep","members":{"greet":{"parameters":[{"type":"string","name":"who"}],"output":{"type":"string","value":"[format('hi {0}', parameters('who'))]"},"metadata":{"__bicep_export!":true}}}}],
+	  "resources":{}}`
 	tests := []struct {
-		name, params, want string
-		code               string
+		name, imports, role, where string
+		want                       string // role and where, as JSON; "" when an error is wanted
+		code                       string
 	}{
-		{"a variable from a .bicep file", "using './main.bicep'\nimport { roleIds } from 'shared.bicep'\nparam role = roleIds.Reader\nparam where = 'x'\n", `"acdd72a7-3385-48ef-bd42-f606fba81ae7"`, ""},
-		{"an alias, from an ARM JSON template", "using './main.bicep'\nimport { region as r } from 'lib.json'\nparam role = 'r'\nparam where = r\n", `"westus"`, ""},
-		{"a wildcard import", "using './main.bicep'\nimport * as s from 'shared.bicep'\nparam role = 'r'\nparam where = 'x'\n", "", "BCP395"},
-		{"a function", "using './main.bicep'\nimport { f } from 'shared.bicep'\nparam role = 'r'\nparam where = 'x'\n", "", "BCP395"},
-		{"a variable not exported", "using './main.bicep'\nimport { base } from 'shared.bicep'\nparam role = 'r'\nparam where = 'x'\n", "", "BCP360"},
+		{"a variable by name", "import { roleIds } from 'shared.bicep'", "roleIds.Reader", "'x'", `"acdd72a7-3385-48ef-bd42-f606fba81ae7" "x"`, ""},
+		{"an alias, from an ARM JSON template", "import { region as r } from 'lib.json'", "'r'", "r", `"r" "westus"`, ""},
+		{"a wildcard import's variable", "import * as s from 'shared.bicep'", "s.roleIds.Reader", "s.roleIds['Reader']", `"acdd72a7-3385-48ef-bd42-f606fba81ae7" "acdd72a7-3385-48ef-bd42-f606fba81ae7"`, ""},
+		{"a wildcard import's function", "import * as s from 'shared.bicep'", "s.f()", "s.twice('ab')", `"x" "ABAB"`, ""},
+		{"a function by name", "import { f, twice } from 'shared.bicep'", "f()", "twice(f())", `"x" "XX"`, ""},
+		{"a function by alias", "import { twice as t2 } from 'shared.bicep'", "t2('a')", "'${t2('b')}-${t2('c')}'", `"AA" "BB-CC"`, ""},
+		{"functions of two files", "import { twice } from 'shared.bicep'\nimport * as m from 'more.bicep'", "twice(m.tag(1))", "m.tag(length(twice('q')))", `"N1!N1!" "n2!"`, ""},
+		{"a variable that calls its own file's function", "import { viaFunc } from 'shared.bicep'", "viaFunc", "'x'", `"vv" "x"`, ""},
+		{"a variable that uses its own file's import", "import * as s from 'shared.bicep'", "s.viaImport", "s.viaFunc", `"-more" "vv"`, ""},
+		{"a parameters-file variable calling a function", "import { twice } from 'shared.bicep'\nvar t = twice('z')", "t", "'${t}!'", `"ZZ" "ZZ!"`, ""},
+		{"a function from an ARM JSON template", "import { greet } from 'lib.json'\nimport * as l from 'lib.json'", "greet('a')", "l.greet(l.region)", `"hi a" "hi westus"`, ""},
+		{"a type, which values do not use", "import { kind } from 'shared.bicep'", "'r'", "'x'", `"r" "x"`, ""},
+		{"a variable not exported", "import { base } from 'shared.bicep'", "'r'", "'x'", "", "BCP360"},
+		{"a function not exported", "import { double } from 'shared.bicep'", "'r'", "'x'", "", "BCP360"},
+		{"a wildcard member not exported", "import * as s from 'shared.bicep'", "s.base", "'x'", "", "BCP052"},
+		{"a wildcard function not exported", "import * as s from 'shared.bicep'", "s.double('a')", "'x'", "", "BCP052"},
+		{"a function with the wrong arguments", "import { twice } from 'shared.bicep'", "twice()", "'x'", "", "BCP071"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			params := "using './main.bicep'\n" + tc.imports + "\nparam role = " + tc.role + "\nparam where = " + tc.where + "\n"
 			fsys := fstest.MapFS{
 				"main.bicep":      {Data: []byte("param role string\nparam where string\noutput o string = '${role}${where}'\n")},
 				"shared.bicep":    {Data: []byte(shared)},
+				"more.bicep":      {Data: []byte(more)},
 				"lib.json":        {Data: []byte(lib)},
-				"main.bicepparam": {Data: []byte(tc.params)},
+				"main.bicepparam": {Data: []byte(params)},
 			}
-			res, err := CompileParams(fsys, "main.bicepparam", Options{})
+			res, err := CompileParams(fsys, "main.bicepparam", Options{NoLint: true})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tc.code != "" {
 				for _, d := range res.Diagnostics {
-					if d.Code == tc.code {
+					if d.Code == tc.code && d.File == "main.bicepparam" {
+						if res.Parameters != nil {
+							t.Error("parameters emitted despite the error")
+						}
 						return
 					}
 				}
@@ -296,8 +339,14 @@ func TestCompileParamsWithImportedVariables(t *testing.T) {
 			if ErrorCount(res.Diagnostics) > 0 {
 				t.Fatalf("diagnostics: %v", res.Diagnostics)
 			}
-			if !strings.Contains(string(res.Parameters), tc.want) {
-				t.Fatalf("parameters %s lack %s", res.Parameters, tc.want)
+			var doc struct {
+				Parameters map[string]struct{ Value json.RawMessage }
+			}
+			if err := json.Unmarshal(res.Parameters, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(doc.Parameters["role"].Value) + " " + string(doc.Parameters["where"].Value); got != tc.want {
+				t.Errorf("role, where = %s, want %s\n%s", got, tc.want, res.Parameters)
 			}
 		})
 	}
