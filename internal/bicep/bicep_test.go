@@ -1,6 +1,7 @@
 package bicep
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -58,6 +59,7 @@ func TestDiagnostics(t *testing.T) {
 		{"type cycle", map[string]string{"main.bicep": "type a = b\ntype b = a\n"}, "BCP298", 1, 10, ""},
 		{"experimental assert", map[string]string{"main.bicep": "assert a = true\n"}, "BCP343", 1, 1, ""},
 		{"wrong output literal", map[string]string{"main.bicep": "output o bool = 'yes'\n"}, "BCP033", 1, 17, ""},
+		{"nested resource in a resource loop", map[string]string{"main.bicep": "resource p 'A.B/c@2020-01-01' = [for i in range(0, 2): {\n  name: 'p${i}'\n  resource c 'd' = {\n    name: 'c'\n  }\n}]\n"}, "BCP160", 3, 3, ""},
 		{"undeclared module output", map[string]string{"main.bicep": "module m './a.bicep' = {\n  name: 'm'\n}\noutput o string = m.outputs.nope\n", "a.bicep": "output o string = 'x'\n"}, "BCP053", 4, 29, ""},
 	}
 	for _, tc := range tests {
@@ -256,37 +258,79 @@ func TestReadEnvironmentVariable(t *testing.T) {
 	}
 }
 
-// A .bicepparam file can import variables by name from a .bicep file or an
-// ARM JSON template; their values are evaluated in their own file.
-func TestCompileParamsWithImportedVariables(t *testing.T) {
-	shared := "var base = 'acdd72a7-3385-48ef-bd42-f606fba81ae7'\n@export()\nvar roleIds = {\n  Reader: base\n}\n@export()\nfunc f() string => 'x'\n"
+// A .bicepparam file imports as a .bicep file does: variables and
+// functions by name (aliases included), and wildcard imports (ns.x,
+// ns.f(...)), from .bicep files and ARM JSON templates. The values are
+// evaluated at compile time, as the official compiler does, each imported
+// symbol in the file that declares it: an imported variable may call its
+// own file's functions or use its own file's imports.
+func TestCompileParamsWithImports(t *testing.T) {
+	shared := `import * as more from 'more.bicep'
+var base = 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
+@export()
+var roleIds = {
+  Reader: base
+}
+func double(s string) string => '${s}${s}'
+@export()
+func twice(s string) string => toUpper(double(s))
+@export()
+func f() string => 'x'
+@export()
+var viaFunc = double('v')
+@export()
+var viaImport = more.suffix
+@export()
+type kind = 'a' | 'b'
+`
+	more := "@export()\nvar suffix = '-more'\n@export()\nfunc tag(n int) string => 'n${n}${bang()}'\nfunc bang() string => '!'\n"
 	lib := `{"$schema":"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#","languageVersion":"2.0","contentVersion":"1.0.0.0",
-	  "metadata":{"__bicep_exported_variables!":[{"name":"region"}]},"variables":{"region":"westus"},"resources":{}}`
+	  "metadata":{"__bicep_exported_variables!":[{"name":"region"}]},"variables":{"region":"westus"},
+	  "functions":[{"namespace":"__bicep","members":{"greet":{"parameters":[{"type":"string","name":"who"}],"output":{"type":"string","value":"[format('hi {0}', parameters('who'))]"},"metadata":{"__bicep_export!":true}}}}],
+	  "resources":{}}`
 	tests := []struct {
-		name, params, want string
-		code               string
+		name, imports, role, where string
+		want                       string // role and where, as JSON; "" when an error is wanted
+		code                       string
 	}{
-		{"a variable from a .bicep file", "using './main.bicep'\nimport { roleIds } from 'shared.bicep'\nparam role = roleIds.Reader\nparam where = 'x'\n", `"acdd72a7-3385-48ef-bd42-f606fba81ae7"`, ""},
-		{"an alias, from an ARM JSON template", "using './main.bicep'\nimport { region as r } from 'lib.json'\nparam role = 'r'\nparam where = r\n", `"westus"`, ""},
-		{"a wildcard import", "using './main.bicep'\nimport * as s from 'shared.bicep'\nparam role = 'r'\nparam where = 'x'\n", "", "BCP395"},
-		{"a function", "using './main.bicep'\nimport { f } from 'shared.bicep'\nparam role = 'r'\nparam where = 'x'\n", "", "BCP395"},
-		{"a variable not exported", "using './main.bicep'\nimport { base } from 'shared.bicep'\nparam role = 'r'\nparam where = 'x'\n", "", "BCP360"},
+		{"a variable by name", "import { roleIds } from 'shared.bicep'", "roleIds.Reader", "'x'", `"acdd72a7-3385-48ef-bd42-f606fba81ae7" "x"`, ""},
+		{"an alias, from an ARM JSON template", "import { region as r } from 'lib.json'", "'r'", "r", `"r" "westus"`, ""},
+		{"a wildcard import's variable", "import * as s from 'shared.bicep'", "s.roleIds.Reader", "s.roleIds['Reader']", `"acdd72a7-3385-48ef-bd42-f606fba81ae7" "acdd72a7-3385-48ef-bd42-f606fba81ae7"`, ""},
+		{"a wildcard import's function", "import * as s from 'shared.bicep'", "s.f()", "s.twice('ab')", `"x" "ABAB"`, ""},
+		{"a function by name", "import { f, twice } from 'shared.bicep'", "f()", "twice(f())", `"x" "XX"`, ""},
+		{"a function by alias", "import { twice as t2 } from 'shared.bicep'", "t2('a')", "'${t2('b')}-${t2('c')}'", `"AA" "BB-CC"`, ""},
+		{"functions of two files", "import { twice } from 'shared.bicep'\nimport * as m from 'more.bicep'", "twice(m.tag(1))", "m.tag(length(twice('q')))", `"N1!N1!" "n2!"`, ""},
+		{"a variable that calls its own file's function", "import { viaFunc } from 'shared.bicep'", "viaFunc", "'x'", `"vv" "x"`, ""},
+		{"a variable that uses its own file's import", "import * as s from 'shared.bicep'", "s.viaImport", "s.viaFunc", `"-more" "vv"`, ""},
+		{"a parameters-file variable calling a function", "import { twice } from 'shared.bicep'\nvar t = twice('z')", "t", "'${t}!'", `"ZZ" "ZZ!"`, ""},
+		{"a function from an ARM JSON template", "import { greet } from 'lib.json'\nimport * as l from 'lib.json'", "greet('a')", "l.greet(l.region)", `"hi a" "hi westus"`, ""},
+		{"a type, which values do not use", "import { kind } from 'shared.bicep'", "'r'", "'x'", `"r" "x"`, ""},
+		{"a variable not exported", "import { base } from 'shared.bicep'", "'r'", "'x'", "", "BCP360"},
+		{"a function not exported", "import { double } from 'shared.bicep'", "'r'", "'x'", "", "BCP360"},
+		{"a wildcard member not exported", "import * as s from 'shared.bicep'", "s.base", "'x'", "", "BCP052"},
+		{"a wildcard function not exported", "import * as s from 'shared.bicep'", "s.double('a')", "'x'", "", "BCP052"},
+		{"a function with the wrong arguments", "import { twice } from 'shared.bicep'", "twice()", "'x'", "", "BCP071"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			params := "using './main.bicep'\n" + tc.imports + "\nparam role = " + tc.role + "\nparam where = " + tc.where + "\n"
 			fsys := fstest.MapFS{
 				"main.bicep":      {Data: []byte("param role string\nparam where string\noutput o string = '${role}${where}'\n")},
 				"shared.bicep":    {Data: []byte(shared)},
+				"more.bicep":      {Data: []byte(more)},
 				"lib.json":        {Data: []byte(lib)},
-				"main.bicepparam": {Data: []byte(tc.params)},
+				"main.bicepparam": {Data: []byte(params)},
 			}
-			res, err := CompileParams(fsys, "main.bicepparam", Options{})
+			res, err := CompileParams(fsys, "main.bicepparam", Options{NoLint: true})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tc.code != "" {
 				for _, d := range res.Diagnostics {
-					if d.Code == tc.code {
+					if d.Code == tc.code && d.File == "main.bicepparam" {
+						if res.Parameters != nil {
+							t.Error("parameters emitted despite the error")
+						}
 						return
 					}
 				}
@@ -295,9 +339,110 @@ func TestCompileParamsWithImportedVariables(t *testing.T) {
 			if ErrorCount(res.Diagnostics) > 0 {
 				t.Fatalf("diagnostics: %v", res.Diagnostics)
 			}
-			if !strings.Contains(string(res.Parameters), tc.want) {
-				t.Fatalf("parameters %s lack %s", res.Parameters, tc.want)
+			var doc struct {
+				Parameters map[string]struct{ Value json.RawMessage }
+			}
+			if err := json.Unmarshal(res.Parameters, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(doc.Parameters["role"].Value) + " " + string(doc.Parameters["where"].Value); got != tc.want {
+				t.Errorf("role, where = %s, want %s\n%s", got, tc.want, res.Parameters)
 			}
 		})
+	}
+}
+
+// TestNestedResourcePlacement: a nested resource declaration is part of
+// the grammar only in a resource's body (plain, conditional or looped);
+// anywhere else the official parser reads "resource" as a property name
+// and reports the missing colon at the name that follows, so keyless does
+// too instead of ignoring the declaration.
+func TestNestedResourcePlacement(t *testing.T) {
+	const child = "resource c 'blobServices' = {\n    name: 'default'\n  }\n"
+	tests := []struct {
+		name, src string
+		line, col int // of the BCP018; 0: compiles
+		children  int // nested resources emitted when it compiles
+	}{
+		{"in a resource body", "resource p 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 'p'\n  " + child + "}\n", 0, 0, 1},
+		{"in a conditional resource body", "param on bool\nresource p 'Microsoft.Storage/storageAccounts@2023-01-01' = if (on) {\n  name: 'p'\n  " + child + "}\n", 0, 0, 1},
+		{"grandchild", "resource p 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 'p'\n  resource c 'blobServices' = {\n    name: 'default'\n    resource g 'containers' = {\n      name: 'g'\n    }\n  }\n}\n", 0, 0, 2},
+		{"a property named resource", "var v = {\n  resource: 'x'\n}\noutput o object = v\n", 0, 0, 0},
+		{"in a variable's object", "var v = {\n  a: 1\n  " + child + "}\noutput o object = v\n", 3, 12, 0},
+		{"in a resource's properties", "resource p 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 'p'\n  properties: {\n  " + child + "  }\n}\n", 4, 12, 0},
+		{"in a module body", "module m 'mod.bicep' = {\n  name: 'm'\n  " + child + "}\n", 3, 12, 0},
+		{"in an output", "output o object = {\n  " + child + "}\n", 2, 12, 0},
+		{"in a parameter default", "param p object = {\n  " + child + "}\noutput o object = p\n", 2, 12, 0},
+		{"in a variable loop's body", "var v = [for i in range(0, 2): {\n  " + child + "}]\noutput o array = v\n", 2, 12, 0},
+		{"decorated, in a variable's object", "var v = {\n  @batchSize(1)\n  " + child + "}\noutput o object = v\n", 3, 12, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := compileMap(t, map[string]string{"main.bicep": tc.src, "mod.bicep": "output o string = 'x'\n"}, Options{NoLint: true})
+			if tc.line == 0 {
+				if ErrorCount(res.Diagnostics) > 0 {
+					t.Fatalf("diagnostics: %v", res.Diagnostics)
+				}
+				if got := strings.Count(string(res.Template), "Microsoft.Storage/storageAccounts/blobServices"); tc.children > 0 && got == 0 {
+					t.Errorf("nested resource not emitted:\n%s", res.Template)
+				}
+				return
+			}
+			var errs []Diagnostic
+			for _, d := range res.Diagnostics {
+				if d.Severity == SeverityError {
+					errs = append(errs, d)
+				}
+			}
+			want := fmt.Sprintf("main.bicep:%d:%d BCP018 Expected the \":\" character at this location.", tc.line, tc.col)
+			if len(errs) != 1 || fmt.Sprintf("%s:%d:%d %s %s", errs[0].File, errs[0].Line, errs[0].Column, errs[0].Code, errs[0].Message) != want {
+				t.Errorf("want only %s, got %v", want, res.Diagnostics)
+			}
+			if res.Template != nil {
+				t.Error("template emitted despite the error")
+			}
+		})
+	}
+}
+
+// TestTypeAccessBase: a type access whose base names no type gets the
+// official compiler's diagnostic. resource<> is one of those: the
+// official compiler dropped that utility type in 0.34 for resourceInput<>
+// and resourceOutput<>, so "resource" is not a type name there.
+func TestTypeAccessBase(t *testing.T) {
+	const ambient = `"any", "array", "bool", "int", "object", "resourceInput", "resourceOutput", "string"`
+	tests := []struct {
+		name, src, want string
+	}{
+		{"legacy resource<>", "type t = resource<'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31'>.properties\n",
+			`1:10 BCP302 The name "resource" is not a valid type. Please specify one of the following types: ` + ambient + `, "t".`},
+		{"legacy resource<>, deeper", "type a = string\ntype t = resource<'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31'>.properties.principalId\n",
+			`2:10 BCP302 The name "resource" is not a valid type. Please specify one of the following types: ` + ambient + `, "a", "t".`},
+		{"an undeclared name", "type t = nope.x\n",
+			`1:10 BCP302 The name "nope" is not a valid type. Please specify one of the following types: ` + ambient + `, "t".`},
+		{"an undeclared name, indexed", "type t = nope[*]\n",
+			`1:10 BCP302 The name "nope" is not a valid type. Please specify one of the following types: ` + ambient + `, "t".`},
+		{"a parameter", "param p object\ntype t = p.x\n", `2:10 BCP287 'p' refers to a value but is being used as a type here.`},
+		{"a primitive", "type t = string.x\n", `1:10 BCP055 Cannot access properties of type "string". An "object" type is required.`},
+		{"a type literal", "type t = {a: string}.a\n", `1:10 BCP391 Type member access is only supported on a reference to a named type.`},
+		{"an unknown type", "type t = str\n",
+			`1:10 BCP302 The name "str" is not a valid type. Please specify one of the following types: ` + ambient + `, "t".`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := compileMap(t, map[string]string{"main.bicep": tc.src}, Options{NoLint: true})
+			var got []string
+			for _, d := range res.Diagnostics {
+				got = append(got, fmt.Sprintf("%d:%d %s %s", d.Line, d.Column, d.Code, d.Message))
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+	// resourceInput<> and resourceOutput<> allow the access
+	res := compileMap(t, map[string]string{"main.bicep": "type t = resourceInput<'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31'>.properties\n"}, Options{NoLint: true})
+	if ErrorCount(res.Diagnostics) > 0 {
+		t.Errorf("resourceInput<>: %v", res.Diagnostics)
 	}
 }

@@ -22,6 +22,8 @@ func FuzzParse(f *testing.F) {
 		"resource r 'a/b@1' = [for (x, i) in y: if (x) {\n name: x\n}]",
 		"var a = {\n  b: [\n    1, 2\n  ]\n  ...c\n}", "type t = { *: string, a: 'x' | 'y'?, b: t[] }",
 		"func f(a string) string => '${a}'\noutput o string = f('x')",
+		"var v = {\n  @batchSize(1)\n  resource c 'd' = {\n    name: 'c'\n  }\n  resource: 1\n}",
+		"resource r 'a/b@1' = [for x in y: {\n  name: x\n  resource c 'd' = if (x) {\n    name: 'c'\n  }\n}]",
 	} {
 		f.Add(s)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io/fs"
 	"path"
-	"strings"
 
 	"github.com/keyless-io/keyless/internal/deploy/expr"
 )
@@ -44,11 +43,14 @@ func CompileParams(fsys fs.FS, file string, opts Options) (*ParamsResult, error)
 			pm.vars = append(pm.vars, s)
 			pm.declare(&symbol{kind: symVar, name: s.Name, pos: s.NamePos, v: s})
 		case *ImportStmt:
-			importParamValues(c, pm, s)
+			pm.imports = append(pm.imports, s)
 		default:
 			pm.errorf(st.Position(), "BCP337", "This declaration type is not valid for a Bicep Parameters file. Specify a \"using\", \"param\" or \"var\" declaration.")
 		}
 	}
+	// Imports bind as in a .bicep file, import closure included: the
+	// closure's functions are what the file's values may call.
+	pm.bindImports()
 	var tm *model
 	if using == nil {
 		pm.errorf(Pos{Line: 1, Column: 1}, "BCP261", "A using declaration must be present in this parameters file.")
@@ -67,7 +69,7 @@ func CompileParams(fsys fs.FS, file string, opts Options) (*ParamsResult, error)
 	pm.computeInline()
 	given := map[string]bool{}
 	out := newObj()
-	host := &paramsHost{m: pm, values: map[string]any{}, busy: map[string]bool{}}
+	host := newParamsHost(pm)
 	for _, p := range params {
 		given[p.Name] = true
 		if tm != nil {
@@ -136,7 +138,7 @@ func (m *model) keyVaultReference(e Expr) *jObject {
 	}
 	root := rootCx(m)
 	id := call("resourceId", root.conv(c.Args[0]), root.conv(c.Args[1]), aStr("Microsoft.KeyVault/vaults"), root.conv(c.Args[2]))
-	h := &paramsHost{m: m, values: map[string]any{}, busy: map[string]bool{}}
+	h := newParamsHost(m)
 	idv, ok := h.evalARM(id, c.Pos)
 	if !ok {
 		return nil
@@ -153,13 +155,61 @@ func (m *model) keyVaultReference(e Expr) *jObject {
 	return ref
 }
 
-// paramsHost evaluates .bicepparam values: variables of the file are
-// available, deployment context is not.
+// paramsHost evaluates .bicepparam values at compile time, as the
+// official compiler does: variables of the file are available, deployment
+// context is not. Everything imported is evaluated in the file that
+// declares it (its own host), where its references mean what they say;
+// the file's user-defined functions are its import closure's, emitted as
+// a template would have them, so a call evaluates as ARM would evaluate it.
 type paramsHost struct {
 	expr.NoHost
 	m      *model
 	values map[string]any
 	busy   map[string]bool
+	fns    *expr.UserFunctions
+	fnsOK  bool
+	hosts  map[*model]*paramsHost // shared by every host of a compilation
+}
+
+func newParamsHost(m *model) *paramsHost {
+	h := &paramsHost{m: m, values: map[string]any{}, busy: map[string]bool{}, hosts: map[*model]*paramsHost{}}
+	h.hosts[m] = h
+	return h
+}
+
+// hostFor is the host evaluating in file src.
+func (h *paramsHost) hostFor(src *model) *paramsHost {
+	if sub, ok := h.hosts[src]; ok {
+		return sub
+	}
+	sub := &paramsHost{m: src, values: map[string]any{}, busy: map[string]bool{}, hosts: h.hosts}
+	h.hosts[src] = sub
+	return sub
+}
+
+// functions parses the file's functions section once.
+func (h *paramsHost) functions() *expr.UserFunctions {
+	if h.fnsOK {
+		return h.fns
+	}
+	h.fnsOK = true
+	section := h.m.functionsSection()
+	if section == nil {
+		return nil
+	}
+	v, err := expr.DecodeJSON(marshalTemplate(section))
+	if err == nil {
+		h.fns, err = expr.ParseFunctions(v)
+	}
+	if err != nil {
+		h.m.errorf(Pos{Line: 1, Column: 1}, "BCP032", "The file's functions cannot be evaluated: %v.", err)
+		h.fns = nil
+	}
+	return h.fns
+}
+
+func (h *paramsHost) context() *expr.Context {
+	return &expr.Context{Host: h, Functions: h.functions()}
 }
 
 func (h *paramsHost) Variable(name string) (any, error) {
@@ -167,18 +217,21 @@ func (h *paramsHost) Variable(name string) (any, error) {
 		return v, nil
 	}
 	s := h.m.syms[name]
-	if s == nil || s.kind != symVar || h.busy[name] {
+	if s == nil {
+		// a variable of the import closure, by its template name (_N.x
+		// for ns.x of a wildcard import)
+		for _, d := range h.m.closure {
+			if d.kind == symVar && d.name == name {
+				return h.imported(name, d.src, d.orig)
+			}
+		}
+		return nil, expr.ErrNotFound
+	}
+	if s.kind != symVar || h.busy[name] {
 		return nil, expr.ErrNotFound
 	}
 	if s.from != nil {
-		// An imported variable is evaluated in its own file, where its
-		// value's references mean what they say.
-		sub := &paramsHost{m: s.from, values: map[string]any{}, busy: map[string]bool{}}
-		v, err := sub.Variable(s.v.Name)
-		if err == nil {
-			h.values[name] = v
-		}
-		return v, err
+		return h.imported(name, s.from, s.v.Name)
 	}
 	h.busy[name] = true
 	defer delete(h.busy, name)
@@ -195,6 +248,20 @@ func (h *paramsHost) Variable(name string) (any, error) {
 	return ev, nil
 }
 
+// imported is variable orig of file src, known here as name.
+func (h *paramsHost) imported(name string, src *model, orig string) (any, error) {
+	if h.busy[name] {
+		return nil, expr.ErrNotFound
+	}
+	h.busy[name] = true
+	defer delete(h.busy, name)
+	v, err := h.hostFor(src).Variable(orig)
+	if err == nil {
+		h.values[name] = v
+	}
+	return v, err
+}
+
 func (h *paramsHost) eval(e Expr) (any, bool) {
 	v := rootCx(h.m).value(e)
 	data := marshalTemplate(v)
@@ -203,7 +270,7 @@ func (h *paramsHost) eval(e Expr) (any, bool) {
 		h.m.errorf(e.Position(), "BCP032", "The value must be a compile-time constant: %v.", err)
 		return nil, false
 	}
-	out, err := expr.EvalValue(tv, &expr.Context{Host: h})
+	out, err := expr.EvalValue(tv, h.context())
 	if err != nil {
 		h.m.errorf(e.Position(), "BCP032", "The value must be a compile-time constant: %v.", err)
 		return nil, false
@@ -220,7 +287,7 @@ func (h *paramsHost) eval(e Expr) (any, bool) {
 }
 
 func (h *paramsHost) evalARM(x aexpr, p Pos) (any, bool) {
-	out, err := expr.EvalString("["+serialize(x)+"]", &expr.Context{Host: h})
+	out, err := expr.EvalString("["+serialize(x)+"]", h.context())
 	if err != nil {
 		h.m.errorf(p, "BCP032", "The value must be a compile-time constant: %v.", err)
 		return nil, false
@@ -228,48 +295,4 @@ func (h *paramsHost) evalARM(x aexpr, p Pos) (any, bool) {
 	raw, _ := json.Marshal(out)
 	v, err := decodeOrdered(raw)
 	return v, err == nil
-}
-
-// importParamValues declares the variables a .bicepparam file imports by
-// name (from a .bicep file or an ARM JSON template), so parameter values
-// can use them; their values are evaluated in their own file at compile
-// time. Importing types is allowed and has no effect on values; wildcard
-// imports and imported functions are refused with a diagnostic.
-func importParamValues(c *compiler, pm *model, im *ImportStmt) {
-	if im.Wildcard != "" {
-		pm.errorf(im.Pos, "BCP395", "Wildcard imports in .bicepparam files are not supported by keyless; import the variables by name (import {x} from '...').")
-		return
-	}
-	var src *model
-	if strings.HasSuffix(strings.ToLower(im.From), ".json") {
-		src = c.loadTemplateImport(pm, im.From, im.FromPos)
-	} else {
-		src, _ = c.loadModule(pm, im.From, im.FromPos)
-	}
-	if src == nil {
-		return
-	}
-	for _, it := range im.Items {
-		s := src.syms[it.Name]
-		if s == nil || !isExported(s) {
-			pm.errorf(it.Pos, "BCP360", "The %q symbol was not found in (or was not exported by) the imported template.", it.Name)
-			continue
-		}
-		name := it.Name
-		if it.Alias != "" {
-			name = it.Alias
-		}
-		switch s.kind {
-		case symVar:
-			from := src
-			if s.from != nil {
-				from = s.from
-			}
-			pm.declare(&symbol{kind: symVar, name: name, pos: it.Pos, v: s.v, from: from})
-		case symType:
-			// Types constrain templates, not parameter values.
-		default:
-			pm.errorf(it.Pos, "BCP395", "Importing the function %q into a .bicepparam file is not supported by keyless; import variables by name.", it.Name)
-		}
-	}
 }

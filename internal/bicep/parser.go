@@ -306,7 +306,7 @@ func (p *parser) statement() Stmt {
 		p.next()
 		st.Path, st.PathPos = pt.value, pt.pos
 		p.expect("=", "BCP018")
-		st.Value = p.declBody(true)
+		st.Value = p.declBody(true, false)
 		return st
 	case "output":
 		p.next()
@@ -373,18 +373,20 @@ func (p *parser) resource(base stmtBase) *ResourceStmt {
 		st.Existing = true
 	}
 	p.expect("=", "BCP018")
-	st.Value = p.declBody(true)
+	st.Value = p.declBody(true, true)
 	return st
 }
 
 // declBody parses the value of a resource or module: an object, if (c)
-// object, or a for-expression whose body is one of those.
-func (p *parser) declBody(allowFor bool) Expr {
+// object, or a for-expression whose body is one of those. Only a
+// resource's body object may declare nested resources (res), as in the
+// official grammar: anywhere else "resource" is just a property name.
+func (p *parser) declBody(allowFor, res bool) Expr {
 	p.skipNewlinesOnly()
 	t := p.cur()
 	switch {
 	case t.kind == tSymbol && t.value == "{":
-		return p.object()
+		return p.objectWith(res)
 	case t.kind == tIdent && t.value == "if":
 		p.next()
 		p.expect("(", "BCP018")
@@ -393,10 +395,10 @@ func (p *parser) declBody(allowFor bool) Expr {
 		p.expect(")", "BCP018")
 		p.nl = p.nl[:len(p.nl)-1]
 		p.skipNewlinesOnly()
-		body := p.object()
+		body := p.objectWith(res)
 		return &IfExpr{exprBase{t.pos}, cond, body}
 	case t.kind == tSymbol && t.value == "[" && allowFor:
-		return p.array()
+		return p.arrayWith(res)
 	}
 	p.errorf(t.pos, "BCP167", "Expected the \"{\" character or the \"if\" keyword at this location.")
 	p.skipLine()
@@ -817,7 +819,11 @@ func (p *parser) interpolated() Expr {
 	}
 }
 
-func (p *parser) object() Expr {
+func (p *parser) object() Expr { return p.objectWith(false) }
+
+// objectWith parses an object literal; res: it is a resource's body, where
+// nested resource declarations are allowed.
+func (p *parser) objectWith(res bool) Expr {
 	open := p.cur()
 	if !p.expect("{", "BCP018") {
 		return &BadExpr{exprBase{open.pos}}
@@ -847,6 +853,14 @@ func (p *parser) object() Expr {
 		t = p.cur()
 		switch {
 		case t.kind == tIdent && t.value == "resource" && p.peekAt(1).kind == tIdent:
+			if !res {
+				// The official parser reads "resource" as a property
+				// name here and wants its colon; the declaration is
+				// parsed only to step over it whole.
+				p.errorf(p.peekAt(1).pos, "BCP018", "Expected the \":\" character at this location.")
+				p.resource(stmtBase{Pos: t.pos, Decorators: decos})
+				break
+			}
 			r := p.resource(stmtBase{Pos: t.pos, Decorators: decos})
 			obj.Resources = append(obj.Resources, r)
 		case t.kind == tSymbol && t.value == "...":
@@ -891,7 +905,11 @@ func (p *parser) memberEnd(start int, closing string) {
 	}
 }
 
-func (p *parser) array() Expr {
+func (p *parser) array() Expr { return p.arrayWith(false) }
+
+// arrayWith parses an array or a for-expression; res: it is a resource's
+// loop, whose body object may declare nested resources.
+func (p *parser) arrayWith(res bool) Expr {
 	open := p.cur()
 	p.expect("[", "BCP018")
 	if !p.enter() {
@@ -904,7 +922,7 @@ func (p *parser) array() Expr {
 	defer func() { p.nl = p.nl[:len(p.nl)-1] }()
 	p.skipNewlines()
 	if p.isKeyword("for") {
-		return p.forExpr(open)
+		return p.forExpr(open, res)
 	}
 	arr := &ArrayLit{exprBase: exprBase{open.pos}}
 	for {
@@ -928,7 +946,7 @@ func (p *parser) array() Expr {
 	}
 }
 
-func (p *parser) forExpr(open token) Expr {
+func (p *parser) forExpr(open token, res bool) Expr {
 	p.next() // for
 	f := &ForExpr{exprBase: exprBase{open.pos}}
 	p.nl = append(p.nl, true)
@@ -949,9 +967,12 @@ func (p *parser) forExpr(open token) Expr {
 	p.expect(":", "BCP018")
 	p.nl = p.nl[:len(p.nl)-1]
 	p.skipNewlinesOnly()
-	if p.isKeyword("if") {
-		f.Body = p.declBody(false)
-	} else {
+	switch {
+	case p.isKeyword("if"):
+		f.Body = p.declBody(false, res)
+	case res && p.is("{"):
+		f.Body = p.objectWith(true)
+	default:
 		f.Body = p.expression()
 	}
 	p.skipNewlines()

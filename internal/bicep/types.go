@@ -38,7 +38,7 @@ func (m *model) typeProperties(t TypeExpr) *jObject {
 		if x.Namespace != "" && x.Namespace != "sys" {
 			s := m.syms[x.Namespace]
 			if s == nil || s.kind != symNamespace {
-				m.errorf(x.Pos, "BCP057", "The name %q does not exist in the current context.", x.Namespace)
+				m.badAccessBase(x)
 				return o
 			}
 			st := s.ns.syms[x.Name]
@@ -57,7 +57,7 @@ func (m *model) typeProperties(t TypeExpr) *jObject {
 			}
 			return o.set("type", x.Name)
 		}
-		m.errorf(x.Pos, "BCP302", "The name %q is not a valid type. Please specify one of the following types: \"array\", \"bool\", \"int\", \"object\", \"string\".", x.Name)
+		m.notAType(x.Pos, x.Name)
 	case *TypeLiteral:
 		v := rootCx(m).value(x.Value)
 		o.set("type", literalTypeName(v))
@@ -138,6 +138,53 @@ func (m *model) typeProperties(t TypeExpr) *jObject {
 	return o
 }
 
+// ambientTypeNames are the types the official compiler's sys namespace
+// has in a .bicep file, in the order its BCP302 lists them.
+var ambientTypeNames = []string{"any", "array", "bool", "int", "object", "resourceInput", "resourceOutput", "string"}
+
+// notAType is BCP302 as the official compiler words it: the ambient
+// types, then the file's own type declarations, then its imported types.
+func (m *model) notAType(p Pos, name string) {
+	names := append([]string(nil), ambientTypeNames...)
+	seen := map[string]bool{}
+	for _, n := range names {
+		seen[n] = true
+	}
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	for _, t := range m.types {
+		add(t.Name)
+	}
+	for _, s := range m.importedSym {
+		if s.kind == symType {
+			add(s.name)
+		}
+	}
+	m.errorf(p, "BCP302", "The name %q is not a valid type. Please specify one of the following types: \"%s\".", name, strings.Join(names, "\", \""))
+}
+
+// badAccessBase reports a type access (a.b, or T[*] and the like on T)
+// whose base names no type, as the official compiler does: a value, a
+// primitive without properties, or no declaration at all.
+func (m *model) badAccessBase(x *TypeRef) {
+	base := x.Name
+	if x.Namespace != "" && x.Namespace != "sys" {
+		base = x.Namespace
+	}
+	switch {
+	case m.syms[base] != nil:
+		m.errorf(x.Pos, "BCP287", "'%s' refers to a value but is being used as a type here.", base)
+	case primitiveTypes[base]:
+		m.errorf(x.Pos, "BCP055", "Cannot access properties of type %q. An \"object\" type is required.", base)
+	default:
+		m.notAType(x.Pos, base)
+	}
+}
+
 // isTypeName: name is a type declared in (or imported into) the file.
 func (m *model) isTypeName(name string) bool {
 	s := m.syms[name]
@@ -174,7 +221,10 @@ func (m *model) typePointer(t TypeExpr, depth int) (string, []string, *TypeResou
 		return m.typePointer(x.X, depth+1)
 	case *TypeResource:
 		if x.Keyword == "resource" {
-			m.errorf(x.Pos, "BCP393", "Type property access is not supported on resource<...> types; use resourceInput<...> or resourceOutput<...>.")
+			// The official compiler dropped the resource<> utility type
+			// in 0.34 (resourceInput<> and resourceOutput<> replace it),
+			// so there "resource" names no type at all.
+			m.notAType(x.Pos, "resource")
 			return "", nil, nil
 		}
 		return "", nil, x
@@ -193,7 +243,7 @@ func (m *model) typePointer(t TypeExpr, depth int) (string, []string, *TypeResou
 		if m.isTypeName(x.Name) && x.Namespace == "" {
 			return x.Name, nil, nil
 		}
-		m.errorf(x.Pos, "BCP393", "Type property access needs a declared type; %q is not one.", x.Name)
+		m.badAccessBase(x)
 		return "", nil, nil
 	case *TypeAccess:
 		root, segs, res := m.typePointer(x.X, depth+1)
@@ -212,7 +262,7 @@ func (m *model) typePointer(t TypeExpr, depth int) (string, []string, *TypeResou
 		}
 		return root, segs, res
 	}
-	m.errorf(t.Position(), "BCP393", "Type property access needs a declared type.")
+	m.errorf(t.Position(), "BCP391", "Type member access is only supported on a reference to a named type.")
 	return "", nil, nil
 }
 

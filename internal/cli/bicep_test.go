@@ -177,6 +177,10 @@ func TestBicepBuildParams(t *testing.T) {
 		"main.bicep":       "param name string\nparam count int = 1\noutput n string = name\n",
 		"main.bicepparam":  "using 'main.bicep'\n\nparam name = 'id-${toUpper('x')}'\nparam count = 2\n",
 		"wrong.bicepparam": "using 'main.bicep'\n\nparam nope = 1\n",
+		// imports from a sibling directory: a wildcard import and an
+		// imported function, evaluated into the parameters file
+		"app/imports.bicepparam": "using '../main.bicep'\n\nimport * as n from '../shared/naming.bicep'\nimport { up } from '../shared/naming.bicep'\n\nparam name = up(n.prefix)\nparam count = length(n.regions)\n",
+		"shared/naming.bicep":    "@export()\nvar prefix = 'id-web'\n@export()\nvar regions = [\n  'westus'\n  'eastus'\n  'northeurope'\n]\n@export()\nfunc up(s string) string => toUpper(s)\n",
 	})
 	if r := runKeyless("bicep", "build-params", filepath.Join(dir, "main.bicepparam")); r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -191,7 +195,12 @@ func TestBicepBuildParams(t *testing.T) {
 	if err := json.Unmarshal(data, &doc); err != nil || doc.Parameters["name"].Value != "id-X" || doc.Parameters["count"].Value != float64(2) {
 		t.Fatalf("parameters file %s (%v)", data, err)
 	}
-	r := runKeyless("bicep", "build-params", filepath.Join(dir, "wrong.bicepparam"), "--stdout")
+	r := runKeyless("bicep", "build-params", filepath.Join(dir, "app", "imports.bicepparam"), "--stdout")
+	doc.Parameters = nil
+	if err := json.Unmarshal([]byte(r.stdout), &doc); r.code != 0 || err != nil || doc.Parameters["name"].Value != "ID-WEB" || doc.Parameters["count"].Value != float64(3) {
+		t.Fatalf("imports: exit %d, stdout %s, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = runKeyless("bicep", "build-params", filepath.Join(dir, "wrong.bicepparam"), "--stdout")
 	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "wrong.bicepparam:3:7: error BCP259: ") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}

@@ -555,6 +555,8 @@ func TestDeploymentBicep(t *testing.T) {
 	dir := t.TempDir()
 	main := writeTemplate(t, dir, "main.bicep", mainBicep)
 	params := writeTemplate(t, dir, "prod.bicepparam", "using 'main.bicep'\n\nparam identityName = 'id-from-bicepparam'\n")
+	writeTemplate(t, dir, "naming.bicep", "@export()\nfunc identityFor(app string) string => 'id-${toLower(app)}'\n")
+	imports := writeTemplate(t, dir, "imports.bicepparam", "using 'main.bicep'\n\nimport * as naming from 'naming.bicep'\n\nparam identityName = naming.identityFor('Imports')\n")
 
 	tests := []struct {
 		name, deployment, identity string
@@ -564,6 +566,7 @@ func TestDeploymentBicep(t *testing.T) {
 		{"a .bicep template with key=value parameters", "typed", "id-typed", []string{"-n", "typed", "-f", main, "-p", "identityName=id-typed"}},
 		{"a .bicepparam file alone names its template", "prod", "id-from-bicepparam", []string{"-p", params}},
 		{"a .bicepparam file with the template, overridden after", "both", "id-both", []string{"-n", "both", "-f", main, "-p", "@" + params, "identityName=id-both"}},
+		{"a .bicepparam file calling an imported function", "imports", "id-imports", []string{"-n", "imports", "-f", main, "-p", imports}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

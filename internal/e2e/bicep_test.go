@@ -38,7 +38,11 @@ type bicepCase struct {
 	// subscription: deployed at subscription scope; the file creates the
 	// group named by its rgName parameter.
 	subscription bool
-	setup        func(t *testing.T, env *testenv.Env, group string)
+	// params: deployed with <name>.bicepparam, compiled by keyless; the
+	// official JSON with <name>.parameters.json, the parameters file the
+	// official compiler writes for it (by hand from its baselines).
+	params bool
+	setup  func(t *testing.T, env *testenv.Env, group string)
 }
 
 func TestBicepIdentitiesAndRoleAssignments(t *testing.T) {
@@ -73,6 +77,13 @@ func TestBicepUserDefinedTypes(t *testing.T) { runBicepCase(t, bicepCase{name: "
 // whole (references()) and .? on conditional resources, deployed or not.
 func TestBicepCollectionsAndSafeAccess(t *testing.T) { runBicepCase(t, bicepCase{name: "collections"}) }
 
+// TestBicepParamsWithImports: a .bicepparam file whose values come from a
+// wildcard import and imported functions deploys as the official
+// compiler's parameters file does.
+func TestBicepParamsWithImports(t *testing.T) {
+	runBicepCase(t, bicepCase{name: "params", params: true})
+}
+
 func runBicepCase(t *testing.T, tc bicepCase) {
 	env := testenv.Start(t, testenv.Options{})
 	fsys := os.DirFS("testdata/bicep")
@@ -87,20 +98,51 @@ func runBicepCase(t *testing.T, tc bicepCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var params, officialParams map[string]any
+	if tc.params {
+		pres, err := bicep.CompileParams(fsys, tc.name+".bicepparam", bicep.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pres.Parameters == nil || bicep.ErrorCount(pres.Diagnostics) > 0 {
+			t.Fatalf("%s.bicepparam does not compile: %v", tc.name, pres.Diagnostics)
+		}
+		params = parametersOf(t, pres.Parameters)
+		raw, err := os.ReadFile(path.Join("testdata/bicep", tc.name+".parameters.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		officialParams = parametersOf(t, raw)
+		if !reflect.DeepEqual(params, officialParams) {
+			t.Errorf("keyless's %s.bicepparam values differ from the official parameters file:\n%s", tc.name, pres.Parameters)
+		}
+	}
 	roundTrip := decompileAndCompile(t, official)
 
-	compiled := deployAndSnapshot(t, env, tc, "bicep", res.Template)
-	want := deployAndSnapshot(t, env, tc, "official", official)
+	compiled := deployAndSnapshot(t, env, tc, "bicep", res.Template, params)
+	want := deployAndSnapshot(t, env, tc, "official", official, officialParams)
 	if len(want.Resources) == 0 || want.Outputs == "" || want.Outputs == "null" {
 		t.Fatalf("the official JSON deployed nothing to compare: %+v", want)
 	}
 	if !reflect.DeepEqual(compiled, want) {
 		t.Errorf("keyless's compilation of %s.bicep deploys differently from the official compiler's JSON:\n%s", tc.name, snapshotDiff(compiled, want))
 	}
-	again := deployAndSnapshot(t, env, tc, "roundtrip", roundTrip)
+	again := deployAndSnapshot(t, env, tc, "roundtrip", roundTrip, officialParams)
 	if !reflect.DeepEqual(again, want) {
 		t.Errorf("%s.json decompiled and compiled again deploys differently from the JSON:\n%s", tc.name, snapshotDiff(again, want))
 	}
+}
+
+// parametersOf is the parameters object of a deploymentParameters file.
+func parametersOf(t *testing.T, doc []byte) map[string]any {
+	t.Helper()
+	var v struct {
+		Parameters map[string]any `json:"parameters"`
+	}
+	if err := json.Unmarshal(doc, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Parameters
 }
 
 // decompileAndCompile is the round trip: official JSON -> Bicep (with
@@ -137,7 +179,7 @@ type snapshot struct {
 	Outputs         string
 }
 
-func deployAndSnapshot(t *testing.T, env *testenv.Env, tc bicepCase, variant string, template []byte) snapshot {
+func deployAndSnapshot(t *testing.T, env *testenv.Env, tc bicepCase, variant string, template []byte, params map[string]any) snapshot {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -169,7 +211,7 @@ func deployAndSnapshot(t *testing.T, env *testenv.Env, tc bicepCase, variant str
 			tc.setup(t, env, group)
 		}
 		p, err := client.BeginCreateOrUpdate(ctx, group, "main", armdeploy.Deployment{
-			Properties: &armdeploy.DeploymentProperties{Mode: to.Ptr(armdeploy.DeploymentModeIncremental), Template: tpl}}, nil)
+			Properties: &armdeploy.DeploymentProperties{Mode: to.Ptr(armdeploy.DeploymentModeIncremental), Template: tpl, Parameters: params}}, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", variant, err)
 		}
