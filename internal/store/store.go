@@ -258,6 +258,12 @@ type Tx interface {
 	PutResource(ctx context.Context, r Resource) (created bool, err error)
 	GetResource(ctx context.Context, id string) (Resource, error)
 	ListResources(ctx context.Context, f ResourceFilter) ([]Resource, error)
+	// EachAttachment calls fn for every user-assigned identity attached to
+	// a resource, with the holder's ID and type, in no defined order,
+	// streaming: the attachment graph without the resources' bodies, which
+	// is what a review or an inventory of the whole tenant reads. fn must
+	// not use the Tx; an error from fn stops the read and is returned.
+	EachAttachment(ctx context.Context, fn func(Attachment) error) error
 	// DeleteResource also deletes the resource's federated credentials, so
 	// that a user-assigned identity recreated under the same name starts
 	// without them.
@@ -590,6 +596,15 @@ type Resource struct {
 	UpdatedAt              time.Time
 	CreatedBy              string
 	UpdatedBy              string
+}
+
+// Attachment is one user-assigned identity attached to one resource.
+type Attachment struct {
+	// ResourceID and ResourceType are the holder's, as first written.
+	ResourceID   string
+	ResourceType string
+	// IdentityID is the identity's resource ID as the holder wrote it.
+	IdentityID string
 }
 
 // ResourceFilter narrows ListResources; zero fields match everything.

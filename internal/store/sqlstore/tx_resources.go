@@ -285,6 +285,18 @@ func (t *tx) GetResource(ctx context.Context, id string) (store.Resource, error)
 
 // ListResources pages in lower-case ID order; every filter is served by an
 // index (see the migrations).
+func (t *tx) EachAttachment(ctx context.Context, fn func(store.Attachment) error) error {
+	scan := func(row scanner) (store.Attachment, error) {
+		var a store.Attachment
+		err := row.Scan(&a.ResourceID, &a.ResourceType, &a.IdentityID)
+		return a, err
+	}
+	if err := each(ctx, t, scan, fn, `SELECT r.id, r.type, ri.identity_id FROM resource_identities ri JOIN resources r ON r.id_lower = ri.resource_lower`); err != nil {
+		return fmt.Errorf("read attachments: %w", err)
+	}
+	return nil
+}
+
 func (t *tx) ListResources(ctx context.Context, f store.ResourceFilter) ([]store.Resource, error) {
 	var w where
 	if f.SubscriptionID != "" {

@@ -73,5 +73,52 @@ var bulkBehaviours = []behaviour{
 			wantErr(t, "GetRoleAssignment after a stopped read", err, nil)
 			return nil
 		})
+	}}, {"EachAttachment streams every identity attachment with its holder's type, and follows replacements and deletes", func(t *testing.T, s store.Store) {
+		u1, u2 := resource(identityType, "uami-one"), resource(identityType, "uami-two")
+		vm, app, bare := resource("Microsoft.Compute/virtualMachines", "vm1"), resource("Microsoft.Web/sites", "app1"), resource("Microsoft.Web/sites", "bare")
+		vm.UserAssignedIdentities = []string{u1.ID, u2.ID}
+		app.UserAssignedIdentities = []string{upper(u1.ID)}
+		update(t, s, func(ctx context.Context, tx store.Tx) error {
+			for _, r := range []store.Resource{u1, u2, vm, app, bare} {
+				if _, err := tx.PutResource(ctx, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		read := func() []store.Attachment {
+			var got []store.Attachment
+			view(t, s, func(ctx context.Context, tx store.Tx) error {
+				wantErr(t, "EachAttachment", tx.EachAttachment(ctx, func(a store.Attachment) error {
+					got = append(got, a)
+					return nil
+				}), nil)
+				return nil
+			})
+			slices.SortFunc(got, func(a, b store.Attachment) int {
+				return strings.Compare(strings.ToLower(a.ResourceID+" "+a.IdentityID), strings.ToLower(b.ResourceID+" "+b.IdentityID))
+			})
+			return got
+		}
+		wantEqual(t, "attachments", read(), []store.Attachment{
+			{ResourceID: vm.ID, ResourceType: "Microsoft.Compute/virtualMachines", IdentityID: u1.ID},
+			{ResourceID: vm.ID, ResourceType: "Microsoft.Compute/virtualMachines", IdentityID: u2.ID},
+			{ResourceID: app.ID, ResourceType: "Microsoft.Web/sites", IdentityID: upper(u1.ID)},
+		})
+		vm.UserAssignedIdentities = []string{u2.ID}
+		update(t, s, func(ctx context.Context, tx store.Tx) error {
+			if _, err := tx.PutResource(ctx, vm); err != nil {
+				return err
+			}
+			return tx.DeleteResource(ctx, app.ID)
+		})
+		wantEqual(t, "attachments after a detach and a delete", read(), []store.Attachment{
+			{ResourceID: vm.ID, ResourceType: "Microsoft.Compute/virtualMachines", IdentityID: u2.ID},
+		})
+		stop := errors.New("enough")
+		view(t, s, func(ctx context.Context, tx store.Tx) error {
+			wantErr(t, "EachAttachment stopped", tx.EachAttachment(ctx, func(store.Attachment) error { return stop }), stop)
+			return nil
+		})
 	}},
 }
