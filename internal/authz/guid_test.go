@@ -39,7 +39,7 @@ func TestAssignmentNamesKeepTheirCasing(t *testing.T) {
 		e.PutAssignment(store.RoleAssignment{Name: name, PrincipalID: "p1", RoleDefinitionID: RoleReader, Scope: scope})
 		// A second write replaces it rather than adding one.
 		e.PutAssignment(store.RoleAssignment{Name: name, PrincipalID: "p1", RoleDefinitionID: RoleReader, Scope: scope})
-		if got := e.Assignments(); len(got) != 1 || got[0].Name != name {
+		if got := e.GrantsByPrincipal()["p1"]; len(got) != 1 || got[0].Name != name {
 			t.Fatalf("%s: assignments %+v", name, got)
 		}
 		if d := e.Explain("p1", "Microsoft.Web/sites/read", scope); len(d.Grants) != 1 || d.Grants[0].AssignmentName != name {

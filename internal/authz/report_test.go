@@ -1,0 +1,58 @@
+package authz
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/keyless-io/keyless/internal/store"
+)
+
+// TestGrantsByPrincipal: the grouped copy holds exactly the assignments
+// put and not deleted, each principal's list ordered by scope, across
+// enough principals to run in several chunks, and follows deletes.
+func TestGrantsByPrincipal(t *testing.T) {
+	e := New()
+	want := map[string]map[string]store.AssignmentGrant{}
+	put := func(a store.RoleAssignment) {
+		e.PutAssignment(a)
+		if want[a.PrincipalID] == nil {
+			want[a.PrincipalID] = map[string]store.AssignmentGrant{}
+		}
+		want[a.PrincipalID][a.Name] = store.AssignmentGrant{Name: a.Name, Scope: a.Scope, RoleDefinitionID: a.RoleDefinitionID, PrincipalID: a.PrincipalID}
+	}
+	const principals = 5000
+	for i := range principals {
+		for k := 3; k >= 0; k-- { // written out of scope order
+			put(store.RoleAssignment{Name: fmt.Sprintf("%08d-0000-4000-8000-%012d", i, k), PrincipalID: fmt.Sprintf("p%d", i),
+				RoleDefinitionID: RoleReader, Scope: fmt.Sprintf("/subscriptions/s/resourceGroups/g%d/providers/Microsoft.Web/sites/w%d", i%10, k)})
+		}
+	}
+	put(store.RoleAssignment{Name: "Legacy-Name", PrincipalID: "p0", RoleDefinitionID: RoleOwner, Scope: "/"})
+	deleted := fmt.Sprintf("%08d-0000-4000-8000-%012d", 7, 2)
+	e.DeleteAssignment(deleted)
+	delete(want["p7"], deleted)
+
+	got := e.GrantsByPrincipal()
+	if len(got) != principals || len(got) != len(want) {
+		t.Fatalf("%d principals, want %d", len(got), len(want))
+	}
+	for p, as := range got {
+		if len(as) != len(want[p]) {
+			t.Fatalf("%s: %d assignments, want %d", p, len(as), len(want[p]))
+		}
+		for i, a := range as {
+			if w, ok := want[p][a.Name]; !ok || w != a {
+				t.Fatalf("%s: %+v, want %+v", p, a, w)
+			}
+			if i > 0 && as[i-1].Scope > a.Scope {
+				t.Fatalf("%s: not in scope order: %q before %q", p, as[i-1].Scope, a.Scope)
+			}
+		}
+	}
+	if n := len(got["p7"]); n != 3 {
+		t.Errorf("p7 holds %d after a delete, want 3", n)
+	}
+	if as := got["p0"]; len(as) != 5 || as[0].Name != "Legacy-Name" || as[0].Scope != "/" {
+		t.Errorf("p0: %+v", as)
+	}
+}
