@@ -34,9 +34,9 @@ const (
 // Config wires the routes.
 type Config struct {
 	Store store.Store
-	// Assignments, when set, serves the role assignments from memory (the
-	// RBAC engine) instead of a scan of the store.
-	Assignments review.AssignmentSource
+	// Sources, when set, serve the principals and the role assignments
+	// from memory (the directory and the RBAC engine) instead of the store.
+	Sources review.Sources
 	// Covers, when set, decides whether a scope lies under another (the
 	// RBAC engine's, which knows the management group tree).
 	Covers func(ancestor, scope string) bool
@@ -89,7 +89,7 @@ func (h handlers) review(w http.ResponseWriter, r *http.Request, c *arm.Call) er
 		return err
 	}
 	now := h.cfg.Now().UTC()
-	facts, err := review.Load(r.Context(), h.cfg.Store, now.Add(-time.Duration(days)*24*time.Hour), h.cfg.Assignments)
+	facts, err := review.Load(r.Context(), h.cfg.Store, now.Add(-time.Duration(days)*24*time.Hour), h.cfg.Sources)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (h handlers) review(w http.ResponseWriter, r *http.Request, c *arm.Call) er
 
 func (h handlers) inventory(w http.ResponseWriter, r *http.Request, c *arm.Call) error {
 	now := h.cfg.Now().UTC()
-	facts, err := review.Load(r.Context(), h.cfg.Store, now.Add(-90*24*time.Hour), h.cfg.Assignments)
+	facts, err := review.Load(r.Context(), h.cfg.Store, now.Add(-90*24*time.Hour), h.cfg.Sources)
 	if err != nil {
 		return err
 	}

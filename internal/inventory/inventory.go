@@ -90,12 +90,14 @@ func Build(f *review.Facts, scope string, now time.Time, covers ...func(ancestor
 	for _, p := range f.Principals {
 		names[p.ObjectID] = p.DisplayName
 	}
-	assigned := review.ByPrincipal(f.Assignments)
+	assigned := f.ByPrincipal()
 	attached := map[string][]string{}
-	for _, r := range f.Resources {
-		for _, id := range r.UserAssignedIdentities {
-			attached[strings.ToLower(id)] = append(attached[strings.ToLower(id)], r.ID)
-		}
+	for _, a := range f.Attachments {
+		k := strings.ToLower(a.IdentityID)
+		attached[k] = append(attached[k], a.ResourceID)
+	}
+	for _, ids := range attached { // the store reads them in no defined order
+		slices.SortFunc(ids, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	}
 	uses := map[string]map[string]*Use{}
 	for _, t := range f.Usage.Tokens {
@@ -141,7 +143,7 @@ func Build(f *review.Facts, scope string, now time.Time, covers ...func(ancestor
 		}
 		sort.Strings(id.AttachedTo)
 		id.RoleAssignments = make([]Assignment, 0, len(assigned[p.ObjectID]))
-		add := func(a store.RoleAssignment, via string) {
+		add := func(a store.AssignmentGrant, via string) {
 			id.RoleAssignments = append(id.RoleAssignments, Assignment{RoleName: roles[strings.ToLower(a.RoleDefinitionID)],
 				RoleDefinitionID: a.RoleDefinitionID, Scope: a.Scope, Via: via, AssignmentName: a.Name})
 		}

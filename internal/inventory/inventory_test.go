@@ -31,7 +31,7 @@ func facts() *review.Facts {
 			{ObjectID: "g-1", DisplayName: "readers", Kind: store.PrincipalGroup},
 			{ObjectID: "p-other", Kind: store.PrincipalUserAssigned, ResourceID: "/subscriptions/s2/resourceGroups/x/providers/Microsoft.ManagedIdentity/userAssignedIdentities/other"},
 		},
-		Resources: []store.Resource{{ID: siteID, Type: "Microsoft.Web/sites", UserAssignedIdentities: []string{uamiID}}},
+		Attachments: []store.Attachment{{ResourceID: siteID, ResourceType: "Microsoft.Web/sites", IdentityID: uamiID}},
 		Assignments: []store.RoleAssignment{
 			{Name: "a1", PrincipalID: "p-uami", RoleDefinitionID: authz.RoleKeyVaultSecretsUser, Scope: rg},
 			{Name: "a2", PrincipalID: "g-1", RoleDefinitionID: authz.RoleReader, Scope: rg},

@@ -25,8 +25,7 @@ func bigFacts(b *testing.B) *review.Facts {
 		oid := fmt.Sprintf("00000000-0000-0000-0000-%012d", i)
 		id := fmt.Sprintf("%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-%d", group, i)
 		f.Principals = append(f.Principals, store.Principal{ObjectID: oid, Kind: store.PrincipalUserAssigned, ResourceID: id, DisplayName: fmt.Sprintf("id-%d", i), CreatedAt: old})
-		f.Resources = append(f.Resources, store.Resource{ID: id, Type: "Microsoft.ManagedIdentity/userAssignedIdentities"},
-			store.Resource{ID: fmt.Sprintf("%s/providers/Microsoft.Web/sites/web-%d", group, i), Type: "Microsoft.Web/sites", UserAssignedIdentities: []string{id}})
+		f.Attachments = append(f.Attachments, store.Attachment{ResourceID: fmt.Sprintf("%s/providers/Microsoft.Web/sites/web-%d", group, i), ResourceType: "Microsoft.Web/sites", IdentityID: id})
 		for k := 0; k < 10; k++ {
 			scope := group
 			if k > 0 {

@@ -9,36 +9,65 @@ import (
 	"github.com/keyless-io/keyless/internal/usage"
 )
 
-// AssignmentSource lists role assignments from memory (the RBAC engine).
-type AssignmentSource interface {
-	Assignments() []store.RoleAssignment
+// Sources are the server's in-memory indexes, read instead of the store
+// where they hold the same facts: at 100,000 identities and a million
+// assignments the store read alone would take longer than the whole
+// review may. Either may be nil, and the store is read instead.
+type Sources struct {
+	// Principals lists every principal, with each service principal's
+	// credentials (the directory).
+	Principals interface {
+		Principals() ([]store.Principal, map[string][]store.Credential)
+	}
+	// Assignments lists the role assignments by principal ID (the RBAC
+	// engine).
+	Assignments interface {
+		GrantsByPrincipal() map[string][]store.AssignmentGrant
+	}
 }
 
-// Load reads the facts of a review from the store in one snapshot. The
-// window start bounds the usage read. With assignments, the role
-// assignments come from that in-memory index instead of a scan of the
-// store (at a million assignments the scan alone takes seconds).
-func Load(ctx context.Context, st store.Store, since time.Time, assignments ...AssignmentSource) (*Facts, error) {
+// Load reads the facts of a review: what the in-memory sources hold from
+// them, concurrently with the rest from the store in one snapshot. The
+// window start bounds the usage read. The indexes follow the store's
+// change feed, so the facts are as current as any read the server serves.
+func Load(ctx context.Context, st store.Store, since time.Time, src Sources) (*Facts, error) {
 	f := &Facts{Credentials: map[string][]store.Credential{}, FederatedCredentials: map[string][]store.FederatedCredential{},
 		GroupsOf: map[string][]string{}, FederationUse: map[string]time.Time{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if src.Assignments != nil {
+			f.Assigned = src.Assignments.GrantsByPrincipal()
+		}
+		if src.Principals != nil {
+			f.Principals, f.Credentials = src.Principals.Principals()
+		}
+	}()
 	err := st.View(ctx, func(tx store.Tx) error {
 		var err error
-		if f.Principals, err = tx.ListPrincipals(ctx, store.PrincipalFilter{}); err != nil {
-			return err
-		}
-		members := map[string][]string{} // group -> direct members
-		for _, p := range f.Principals {
-			switch p.Kind {
-			case store.PrincipalServicePrincipal:
-				if f.Credentials[p.ObjectID], err = tx.ListCredentials(ctx, p.ObjectID); err != nil {
-					return err
-				}
-			case store.PrincipalGroup:
-				if members[p.ObjectID], err = tx.ListGroupMembers(ctx, p.ObjectID); err != nil {
-					return err
+		if src.Principals == nil {
+			if f.Principals, err = tx.ListPrincipals(ctx, store.PrincipalFilter{}); err != nil {
+				return err
+			}
+			for _, p := range f.Principals {
+				if p.Kind == store.PrincipalServicePrincipal {
+					if f.Credentials[p.ObjectID], err = tx.ListCredentials(ctx, p.ObjectID); err != nil {
+						return err
+					}
 				}
 			}
 		}
+		groups, err := tx.ListPrincipals(ctx, store.PrincipalFilter{Kind: store.PrincipalGroup})
+		if err != nil {
+			return err
+		}
+		members := map[string][]string{} // group -> direct members
+		for _, g := range groups {
+			if members[g.ObjectID], err = tx.ListGroupMembers(ctx, g.ObjectID); err != nil {
+				return err
+			}
+		}
+		f.GroupsOf = transitiveGroups(members)
 		fics, err := tx.ListFederatedCredentials(ctx, "")
 		if err != nil {
 			return err
@@ -47,14 +76,16 @@ func Load(ctx context.Context, st store.Store, since time.Time, assignments ...A
 			k := strings.ToLower(c.IdentityID)
 			f.FederatedCredentials[k] = append(f.FederatedCredentials[k], c)
 		}
-		f.GroupsOf = transitiveGroups(members)
-		if f.Resources, err = tx.ListResources(ctx, store.ResourceFilter{}); err != nil {
+		if err := tx.EachAttachment(ctx, func(a store.Attachment) error {
+			f.Attachments = append(f.Attachments, a)
+			return nil
+		}); err != nil {
 			return err
 		}
-		if len(assignments) > 0 && assignments[0] != nil {
-			f.Assignments = assignments[0].Assignments()
-		} else if f.Assignments, err = tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{ScopePrefix: "/"}); err != nil {
-			return err
+		if src.Assignments == nil {
+			if f.Assignments, err = tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{ScopePrefix: "/"}); err != nil {
+				return err
+			}
 		}
 		if f.Roles, err = tx.ListRoleDefinitions(ctx); err != nil {
 			return err
@@ -62,6 +93,7 @@ func Load(ctx context.Context, st store.Store, since time.Time, assignments ...A
 		f.Usage, err = tx.ListUsage(ctx, store.UsageFilter{Since: since})
 		return err
 	})
+	<-done
 	if err != nil {
 		return nil, err
 	}

@@ -11,9 +11,9 @@
 package review
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash/fnv"
 	"runtime"
 	"slices"
 	"sort"
@@ -89,9 +89,13 @@ type Finding struct {
 type Facts struct {
 	Principals  []store.Principal
 	Credentials map[string][]store.Credential // by principal object ID
-	// Resources are the resources under review (identities included).
-	Resources   []store.Resource
+	// Attachments are the user-assigned identities attached to resources.
+	Attachments []store.Attachment
+	// Assignments are the role assignments; Assigned, when set, holds them
+	// already grouped by principal ID (as the RBAC engine gives them) and
+	// Assignments is not read.
 	Assignments []store.RoleAssignment
+	Assigned    map[string][]store.AssignmentGrant
 	Roles       []store.RoleDefinition
 	// FederatedCredentials by lower-case identity resource ID.
 	FederatedCredentials map[string][]store.FederatedCredential
@@ -140,8 +144,8 @@ type reviewer struct {
 	scope     string
 	roles     map[string]store.RoleDefinition
 	matchers  map[string]*authz.RoleMatcher // lower role ID -> compiled permissions
-	attached  map[string][]store.Resource   // lower UAMI ID -> holders
-	assigned  map[string][]store.RoleAssignment
+	attached  map[string][]store.Attachment // lower UAMI ID -> holders
+	assigned  map[string][]store.AssignmentGrant
 	lastToken map[string]time.Time
 	actions   map[string][]store.ActionUsage
 	out       []Finding
@@ -157,19 +161,18 @@ func Evaluate(f *Facts, opts Options) []Finding {
 	}
 	r := &reviewer{f: f, opts: opts, since: opts.Now.Add(-opts.window()), scope: opts.Scope,
 		roles:    map[string]store.RoleDefinition{},
-		attached: map[string][]store.Resource{}, assigned: map[string][]store.RoleAssignment{},
+		attached: map[string][]store.Attachment{}, assigned: map[string][]store.AssignmentGrant{},
 		lastToken: map[string]time.Time{}, actions: map[string][]store.ActionUsage{}}
 	r.matchers = make(map[string]*authz.RoleMatcher, len(f.Roles))
 	for _, d := range f.Roles {
 		r.roles[strings.ToLower(d.ID)] = d
 		r.matchers[strings.ToLower(d.ID)] = authz.NewRoleMatcher(d)
 	}
-	for _, res := range f.Resources {
-		for _, id := range res.UserAssignedIdentities {
-			r.attached[strings.ToLower(id)] = append(r.attached[strings.ToLower(id)], res)
-		}
+	for _, a := range f.Attachments {
+		k := strings.ToLower(a.IdentityID)
+		r.attached[k] = append(r.attached[k], a)
 	}
-	r.assigned = ByPrincipal(f.Assignments)
+	r.assigned = f.ByPrincipal()
 	for _, t := range f.Usage.Tokens {
 		if t.Last.After(r.lastToken[t.PrincipalID]) {
 			r.lastToken[t.PrincipalID] = t.Last
@@ -209,41 +212,50 @@ func Evaluate(f *Facts, opts Options) []Finding {
 	return sortFindings(outs)
 }
 
+// ruleOrder ranks the rules by name, the order findings of one severity
+// are listed in.
+var ruleOrder = func() map[string]uint64 {
+	rules := []string{RuleUnusedIdentity, RuleUnusedAssignment, RuleExcessPermissions, RulePrivilegedRole, RuleBroadScope,
+		RuleSharedIdentity, RuleSecretCredential, RuleNoAssignments, RuleStaleFederatedCredential}
+	slices.Sort(rules)
+	m := make(map[string]uint64, len(rules))
+	for i, r := range rules {
+		m[r] = uint64(i + 1)
+	}
+	return m
+}()
+
 // sortFindings orders findings most severe first, then by rule, keeping
 // the order the rules emitted them in (the chunks in order, principals in
-// store order), by sorting small keys rather than moving the findings
-// themselves: a review of a large installation has hundreds of thousands.
+// store order), by sorting packed integer keys rather than moving the
+// findings themselves: a review of a large installation has hundreds of
+// thousands.
 func sortFindings(chunks [][]Finding) []Finding {
-	type key struct {
-		rank     int
-		rule     string
-		chunk, i int
-	}
 	n := 0
 	for _, c := range chunks {
 		n += len(c)
 	}
-	keys := make([]key, 0, n)
+	// severity (4 bits, inverted so the most severe sorts first) | rule
+	// (8 bits) | position among all findings (52 bits).
+	keys := make([]uint64, 0, n)
+	at := make([]int, len(chunks)) // first position of each chunk
+	pos := uint64(0)
 	for ci, c := range chunks {
+		at[ci] = int(pos)
 		for i := range c {
-			keys = append(keys, key{c[i].Severity.Rank(), c[i].Rule, ci, i})
+			keys = append(keys, uint64(15-c[i].Severity.Rank())<<60|ruleOrder[c[i].Rule]<<52|pos)
+			pos++
 		}
 	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if a.rank != b.rank {
-			return b.rank - a.rank
-		}
-		if a.rule != b.rule {
-			return strings.Compare(a.rule, b.rule)
-		}
-		if a.chunk != b.chunk {
-			return a.chunk - b.chunk
-		}
-		return a.i - b.i
-	})
+	slices.Sort(keys)
 	out := make([]Finding, len(keys))
+	ci := 0
 	for i, k := range keys {
-		out[i] = chunks[k.chunk][k.i]
+		p := int(k & (1<<52 - 1))
+		// Find the chunk holding position p (chunks are few; positions
+		// within one severity and rule ascend, so search from the start).
+		ci = sort.Search(len(at), func(j int) bool { return at[j] > p }) - 1
+		out[i] = chunks[ci][p-at[ci]]
 	}
 	return out
 }
@@ -257,7 +269,7 @@ func (r *reviewer) inScope(p store.Principal) bool {
 // when it holds a role there or below (its assignments given) — one holding
 // a role above (the administrator at "/") belongs to that scope, not to
 // every scope beneath it. covers is the scope rule (the RBAC engine's).
-func InScope(p store.Principal, scope string, assignments []store.RoleAssignment, covers func(ancestor, scope string) bool) bool {
+func InScope(p store.Principal, scope string, assignments []store.AssignmentGrant, covers func(ancestor, scope string) bool) bool {
 	switch p.Kind {
 	case store.PrincipalSystemAssigned, store.PrincipalUserAssigned:
 		return covers(scope, p.ResourceID)
@@ -274,49 +286,66 @@ func InScope(p store.Principal, scope string, assignments []store.RoleAssignment
 	return false
 }
 
+// ByPrincipal is the facts' role assignments by principal ID.
+func (f *Facts) ByPrincipal() map[string][]store.AssignmentGrant {
+	if f.Assigned != nil {
+		return f.Assigned
+	}
+	return ByPrincipal(f.Assignments)
+}
+
 // ByPrincipal indexes assignments by principal in two passes, so that a
 // million assignments cost one allocation per principal, not a growing
 // slice each.
-func ByPrincipal(as []store.RoleAssignment) map[string][]store.RoleAssignment {
+func ByPrincipal(as []store.RoleAssignment) map[string][]store.AssignmentGrant {
 	counts := map[string]int{}
 	for _, a := range as {
 		counts[a.PrincipalID]++
 	}
-	out := make(map[string][]store.RoleAssignment, len(counts))
+	out := make(map[string][]store.AssignmentGrant, len(counts))
 	for _, a := range as {
 		s := out[a.PrincipalID]
 		if s == nil {
-			s = make([]store.RoleAssignment, 0, counts[a.PrincipalID])
+			s = make([]store.AssignmentGrant, 0, counts[a.PrincipalID])
 		}
-		out[a.PrincipalID] = append(s, a)
+		out[a.PrincipalID] = append(s, store.AssignmentGrant{Name: a.Name, Scope: a.Scope, RoleDefinitionID: a.RoleDefinitionID, PrincipalID: a.PrincipalID})
 	}
 	return out
 }
 
 // findingID is stable for the same rule and subject: a 64-bit FNV-1a
-// digest of the rule and the subject's case-folded keys.
-func findingID(rule string, parts ...string) string {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(rule))
-	var lower [128]byte
-	for _, p := range parts {
-		_, _ = h.Write([]byte{0})
-		b := lower[:0]
+// digest of the rule and the subject's case-folded keys (the principal
+// first), NUL-separated. Written out by hand: it runs once per finding,
+// hundreds of thousands of times in a large review.
+func findingID(rule, principalID string, parts ...string) string {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := 0; i < len(rule); i++ {
+		h = (h ^ uint64(rule[i])) * prime
+	}
+	fold := func(p string) {
+		h = (h ^ 0) * prime
 		for i := 0; i < len(p); i++ {
 			c := p[i]
 			if 'A' <= c && c <= 'Z' {
 				c += 'a' - 'A'
 			}
-			b = append(b, c)
+			h = (h ^ uint64(c)) * prime
 		}
-		_, _ = h.Write(b)
+	}
+	fold(principalID)
+	for _, p := range parts {
+		fold(p)
 	}
 	var sum [8]byte
-	return rule + "-" + hex.EncodeToString(h.Sum(sum[:0]))
+	var digits [16]byte
+	binary.BigEndian.PutUint64(sum[:], h)
+	hex.Encode(digits[:], sum[:])
+	return rule + "-" + string(digits[:])
 }
 
 func (r *reviewer) emit(f Finding, key ...string) {
-	f.ID = findingID(f.Rule, append([]string{f.PrincipalID}, key...)...)
+	f.ID = findingID(f.Rule, f.PrincipalID, key...)
 	if f.ResourceIDs == nil {
 		f.ResourceIDs = []string{}
 	}
@@ -456,7 +485,7 @@ func (r *reviewer) used(principalID, scope string) []string {
 
 // assignment weighs one role assignment; weigh says whether its use may be
 // judged (the principal is old enough and used at all).
-func (r *reviewer) assignment(p store.Principal, a store.RoleAssignment, weigh bool) {
+func (r *reviewer) assignment(p store.Principal, a store.AssignmentGrant, weigh bool) {
 	roleKey := strings.ToLower(a.RoleDefinitionID)
 	role, known := r.roles[roleKey]
 	name := role.RoleName
@@ -545,11 +574,11 @@ func controlActionsOf(role store.RoleDefinition) int {
 	return n
 }
 
-func assignmentID(a store.RoleAssignment) string {
+func assignmentID(a store.AssignmentGrant) string {
 	return strings.TrimSuffix(a.Scope, "/") + "/providers/Microsoft.Authorization/roleAssignments/" + a.Name
 }
 
-func replaceFix(p store.Principal, a store.RoleAssignment, roleID, assignmentID string) string {
+func replaceFix(p store.Principal, a store.AssignmentGrant, roleID, assignmentID string) string {
 	return fmt.Sprintf("keyless role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role %s --scope %s && keyless role assignment delete --ids %s",
 		p.ObjectID, roleID, a.Scope, assignmentID)
 }
@@ -652,15 +681,15 @@ func (r *reviewer) sharedIdentity(p store.Principal) {
 	types := map[string]bool{}
 	var ids []string
 	for _, h := range holders {
-		types[strings.ToLower(h.Type)] = true
-		ids = append(ids, h.ID)
+		types[strings.ToLower(h.ResourceType)] = true
+		ids = append(ids, h.ResourceID)
 	}
 	if len(types) < 2 {
 		return
 	}
 	var names []string
 	for _, h := range holders {
-		names = append(names, h.Type)
+		names = append(names, h.ResourceType)
 	}
 	sort.Strings(ids)
 	names = dedupe(names)

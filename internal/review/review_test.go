@@ -139,9 +139,9 @@ func TestRules(t *testing.T) {
 		}, review.RuleBroadScope, 0, nil},
 		{"a UAMI on a site and a VM is shared", func(f *review.Facts) {
 			f.Principals = []store.Principal{uami(old)}
-			f.Resources = []store.Resource{
-				{ID: siteID, Type: "Microsoft.Web/sites", UserAssignedIdentities: []string{uamiID}},
-				{ID: vmID, Type: "Microsoft.Compute/virtualMachines", UserAssignedIdentities: []string{strings.ToUpper(uamiID)}},
+			f.Attachments = []store.Attachment{
+				{ResourceID: siteID, ResourceType: "Microsoft.Web/sites", IdentityID: uamiID},
+				{ResourceID: vmID, ResourceType: "Microsoft.Compute/virtualMachines", IdentityID: strings.ToUpper(uamiID)},
 			}
 		}, review.RuleSharedIdentity, 1, func(t *testing.T, got []review.Finding) {
 			if len(got[0].ResourceIDs) != 2 {
@@ -151,7 +151,7 @@ func TestRules(t *testing.T) {
 		{"a UAMI on three instances of one app is not shared", func(f *review.Facts) {
 			f.Principals = []store.Principal{uami(old)}
 			for _, n := range []string{"a", "b", "c"} {
-				f.Resources = append(f.Resources, store.Resource{ID: rg + "/providers/Microsoft.Web/sites/" + n, Type: "Microsoft.Web/sites", UserAssignedIdentities: []string{uamiID}})
+				f.Attachments = append(f.Attachments, store.Attachment{ResourceID: rg + "/providers/Microsoft.Web/sites/" + n, ResourceType: "Microsoft.Web/sites", IdentityID: uamiID})
 			}
 		}, review.RuleSharedIdentity, 0, nil},
 		{"a secret close to expiry", func(f *review.Facts) {

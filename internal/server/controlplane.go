@@ -13,6 +13,7 @@ import (
 	"github.com/keyless-io/keyless/internal/mgmtapi"
 	"github.com/keyless-io/keyless/internal/rbacapi"
 	"github.com/keyless-io/keyless/internal/resources"
+	"github.com/keyless-io/keyless/internal/review"
 	"github.com/keyless-io/keyless/internal/store"
 	"github.com/keyless-io/keyless/internal/subscriptionapi"
 	"github.com/keyless-io/keyless/internal/token"
@@ -67,7 +68,7 @@ func (s *Server) registerControlPlane(ctx context.Context, mux *http.ServeMux) e
 	})
 	subscriptionapi.Register(s.arm, st)
 	mgmtapi.Register(s.arm, mgmtapi.Config{Store: st, TenantID: s.inst.TenantID, BaseURL: s.baseURL})
-	governanceapi.Register(s.arm, governanceapi.Config{Store: st, Assignments: s.engine, Covers: s.engine.Covers})
+	governanceapi.Register(s.arm, governanceapi.Config{Store: st, Sources: review.Sources{Principals: s.dir, Assignments: s.engine}, Covers: s.engine.Covers})
 	rbacapi.Register(s.arm, rbacapi.Config{
 		Store: st, Engine: s.engine, TenantID: s.inst.TenantID, BaseURL: s.baseURL,
 		// checkAccess verifies the token a downstream service was handed
