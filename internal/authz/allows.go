@@ -1,10 +1,7 @@
 package authz
 
 import (
-	"cmp"
 	"runtime"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/keyless-io/keyless/internal/store"
@@ -51,9 +48,11 @@ func (m *RoleMatcher) Allows(action string) bool { return m.role.allows(action, 
 
 // GrantsByPrincipal is what Assignments holds, grouped by principal ID,
 // as grants (name, scope, role, principal: what a review and an inventory
-// read, a third of a full assignment's size). It is built from the per-principal grant
+// read, a third of a full assignment's size). Each principal's grants come
+// in the engine's order (by scope hash): the same for the same
+// assignments, but not sorted; a report sorts what it shows. It is built from the per-principal grant
 // arrays the engine keeps anyway, so there is no global copy to regroup,
-// in parallel chunks, each principal's sorted by scope: at a million assignments the cost is rendering
+// in parallel chunks: at a million assignments the cost is rendering
 // the names and scopes, one core per chunk.
 func (e *Engine) GrantsByPrincipal() map[string][]store.AssignmentGrant {
 	e.mu.RLock()
@@ -81,10 +80,6 @@ func (e *Engine) GrantsByPrincipal() map[string][]store.AssignmentGrant {
 					a := g.a
 					as[j] = store.AssignmentGrant{Name: idx.nameOf(a), PrincipalID: ps.id, RoleDefinitionID: a.role.id, Scope: a.scope.raw()}
 				}
-				// The grants are in hash order; a report lists them by scope.
-				slices.SortFunc(as, func(a, b store.AssignmentGrant) int {
-					return cmp.Or(strings.Compare(a.Scope, b.Scope), strings.Compare(a.Name, b.Name))
-				})
 				lists[i] = as
 			}
 		}()

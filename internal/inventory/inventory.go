@@ -6,6 +6,7 @@
 package inventory
 
 import (
+	"cmp"
 	"runtime"
 	"slices"
 	"sort"
@@ -155,12 +156,8 @@ func Build(f *review.Facts, scope string, now time.Time, covers ...func(ancestor
 				add(a, "group "+names[g])
 			}
 		}
-		sort.SliceStable(id.RoleAssignments, func(i, j int) bool {
-			a, b := id.RoleAssignments[i], id.RoleAssignments[j]
-			if a.Scope != b.Scope {
-				return a.Scope < b.Scope
-			}
-			return a.RoleName < b.RoleName
+		slices.SortStableFunc(id.RoleAssignments, func(a, b Assignment) int {
+			return cmp.Or(strings.Compare(a.Scope, b.Scope), strings.Compare(a.RoleName, b.RoleName))
 		})
 		id.FederatedCredentials = []FederatedCredential{}
 		for _, fic := range f.FederatedCredentials[strings.ToLower(p.ResourceID)] {

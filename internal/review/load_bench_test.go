@@ -89,7 +89,7 @@ func seeded(b *testing.B, n int) (store.Store, review.Sources) {
 					}
 				}
 				for k := 0; k < 10; k++ {
-					if err := tx.CreateRoleAssignment(ctx, store.RoleAssignment{Name: fmt.Sprintf("a-%d-%d", i, k), PrincipalID: oid,
+					if err := tx.CreateRoleAssignment(ctx, store.RoleAssignment{Name: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, k), PrincipalID: oid,
 						RoleDefinitionID: authz.RoleReader, Scope: fmt.Sprintf("%s/providers/Microsoft.Web/sites/web-%d-%d", group, i, k), CreatedAt: old, UpdatedAt: old}); err != nil {
 						return err
 					}
