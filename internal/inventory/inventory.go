@@ -127,7 +127,7 @@ func Build(f *review.Facts, scope string, now time.Time, covers ...func(ancestor
 		switch p.Kind {
 		case store.PrincipalSystemAssigned, store.PrincipalUserAssigned:
 			id.Kind, id.ResourceID = string(p.Kind), p.ResourceID
-			id.SubscriptionID, id.ResourceGroup, id.Name, _ = resourceID(p.ResourceID)
+			id.SubscriptionID, id.ResourceGroup, id.Name = review.SplitID(p.ResourceID)
 		case store.PrincipalServicePrincipal:
 			id.Kind, id.Name = "ServicePrincipal", p.DisplayName
 		default:
@@ -138,7 +138,8 @@ func Build(f *review.Facts, scope string, now time.Time, covers ...func(ancestor
 		if p.Kind == store.PrincipalSystemAssigned {
 			id.AttachedTo = append(id.AttachedTo, p.ResourceID)
 		}
-		id.AttachedTo = append(id.AttachedTo, attached[strings.ToLower(p.ResourceID)]...)
+		resourceKey := strings.ToLower(p.ResourceID)
+		id.AttachedTo = append(id.AttachedTo, attached[resourceKey]...)
 		if p.Kind != store.PrincipalUserAssigned {
 			id.AttachedTo = id.AttachedTo[:min(len(id.AttachedTo), 1)]
 		}
@@ -160,7 +161,7 @@ func Build(f *review.Facts, scope string, now time.Time, covers ...func(ancestor
 			return cmp.Or(strings.Compare(a.Scope, b.Scope), strings.Compare(a.RoleName, b.RoleName))
 		})
 		id.FederatedCredentials = []FederatedCredential{}
-		for _, fic := range f.FederatedCredentials[strings.ToLower(p.ResourceID)] {
+		for _, fic := range f.FederatedCredentials[resourceKey] {
 			id.FederatedCredentials = append(id.FederatedCredentials, FederatedCredential{Name: fic.Name, Issuer: fic.Issuer, Subject: fic.Subject,
 				Audiences: append([]string{}, fic.Audiences...)})
 		}

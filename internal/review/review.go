@@ -21,8 +21,6 @@ import (
 	"sync"
 	"time"
 
-	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-
 	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/store"
 	"github.com/keyless-io/keyless/internal/usage"
@@ -427,12 +425,35 @@ func (r *reviewer) removal(p store.Principal) (string, string) {
 }
 
 func groupAndName(id string) (string, string) {
-	rid, err := azarm.ParseResourceID(id)
-	if err != nil {
-		segs := strings.Split(strings.Trim(id, "/"), "/")
-		return "", segs[len(segs)-1]
+	_, g, n := SplitID(id)
+	return g, n
+}
+
+// SplitID returns a resource ID's subscription, resource group and name
+// (the last segment), the parts a report shows, without the full parse of
+// azcore's arm.ParseResourceID: a report of 100,000 identities splits each
+// of their IDs, and the full parse was a tenth of its time. An ID that is
+// not under a resource group has an empty group; one not under a
+// subscription, an empty subscription.
+func SplitID(id string) (sub, group, name string) {
+	// Empty segments are skipped, as azcore's parser skips them.
+	next := func(rest string) (seg, tail string) {
+		rest = strings.TrimLeft(rest, "/")
+		seg, tail, _ = strings.Cut(rest, "/")
+		return seg, tail
 	}
-	return rid.ResourceGroupName, rid.Name
+	trimmed := strings.TrimRight(id, "/")
+	name = trimmed[strings.LastIndexByte(trimmed, '/')+1:]
+	head, rest := next(id)
+	if !strings.EqualFold(head, "subscriptions") {
+		return "", "", name
+	}
+	sub, rest = next(rest)
+	if head, rest = next(rest); !strings.EqualFold(head, "resourceGroups") {
+		return sub, "", name
+	}
+	group, _ = next(rest)
+	return sub, group, name
 }
 
 func scopeLevel(scope string) string {
