@@ -298,9 +298,34 @@ func (t *tx) EachAttachment(ctx context.Context, fn func(store.Attachment) error
 }
 
 func (t *tx) ListResources(ctx context.Context, f store.ResourceFilter) ([]store.Resource, error) {
+	page, args := resourcesPage(f)
+	rows, err := t.query(ctx, fmt.Sprintf(resourceSelect, "("+page+")", ""), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list resources: %w", err)
+	}
+	rs, err := scanResources(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list resources: %w", mapErr(err))
+	}
+	return rs, nil
+}
+
+// resourcesPage is the query selecting one page of resources rows.
+func resourcesPage(f store.ResourceFilter) (string, []any) {
 	var w where
 	if f.SubscriptionID != "" {
 		w.add(`subscription_lower = ?`, lower(f.SubscriptionID))
+		// Every resource ID starts with its subscription's path, so the
+		// subscription is also a range of the IDs: with it, a
+		// subscription-wide list of one type seeks into the type index at
+		// the subscription instead of walking the type's rows of every
+		// subscription before it.
+		prefix := "/subscriptions/" + lower(f.SubscriptionID)
+		if f.ResourceGroup != "" {
+			prefix += "/resourcegroups/" + lower(f.ResourceGroup)
+		}
+		from, to := prefixRange(prefix)
+		w.add(`id_lower >= ? AND id_lower < ?`, from, to)
 	}
 	if f.ResourceGroup != "" {
 		w.add(`resource_group_lower = ?`, lower(f.ResourceGroup))
@@ -324,15 +349,7 @@ func (t *tx) ListResources(ctx context.Context, f store.ResourceFilter) ([]store
 		page += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := t.query(ctx, fmt.Sprintf(resourceSelect, "("+page+")", ""), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list resources: %w", err)
-	}
-	rs, err := scanResources(rows)
-	if err != nil {
-		return nil, fmt.Errorf("list resources: %w", mapErr(err))
-	}
-	return rs, nil
+	return page, args
 }
 
 // DeleteResource deletes a resource, its attachment index rows and, for a
