@@ -27,7 +27,7 @@ type Sources struct {
 }
 
 // Load reads the facts of a review: what the in-memory sources hold from
-// them, concurrently with the rest from the store in one snapshot. The
+// them, concurrently with the rest from the store. The
 // window start bounds the usage read. The indexes follow the store's
 // change feed, so the facts are as current as any read the server serves.
 func Load(ctx context.Context, st store.Store, since time.Time, src Sources) (*Facts, error) {
@@ -42,6 +42,18 @@ func Load(ctx context.Context, st store.Store, since time.Time, src Sources) (*F
 		if src.Principals != nil {
 			f.Principals, f.Credentials = src.Principals.Principals()
 		}
+	}()
+	// The attachment graph is the largest store read; it runs in a view of
+	// its own beside the rest (the in-memory indexes are not of the same
+	// snapshot either: all of them follow the same change feed).
+	attached := make(chan error, 1)
+	go func() {
+		attached <- st.View(ctx, func(tx store.Tx) error {
+			return tx.EachAttachment(ctx, func(a store.Attachment) error {
+				f.Attachments = append(f.Attachments, a)
+				return nil
+			})
+		})
 	}()
 	err := st.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -76,12 +88,6 @@ func Load(ctx context.Context, st store.Store, since time.Time, src Sources) (*F
 			k := strings.ToLower(c.IdentityID)
 			f.FederatedCredentials[k] = append(f.FederatedCredentials[k], c)
 		}
-		if err := tx.EachAttachment(ctx, func(a store.Attachment) error {
-			f.Attachments = append(f.Attachments, a)
-			return nil
-		}); err != nil {
-			return err
-		}
 		if src.Assignments == nil {
 			if f.Assignments, err = tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{ScopePrefix: "/"}); err != nil {
 				return err
@@ -94,6 +100,9 @@ func Load(ctx context.Context, st store.Store, since time.Time, src Sources) (*F
 		return err
 	})
 	<-done
+	if aerr := <-attached; err == nil {
+		err = aerr
+	}
 	if err != nil {
 		return nil, err
 	}
