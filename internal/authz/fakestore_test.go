@@ -121,9 +121,10 @@ func (s *fakeStore) Notify(ctx context.Context) <-chan struct{} {
 	return ch
 }
 
-func (s *fakeStore) Ping(context.Context) error { return nil }
-func (s *fakeStore) Backend() string            { return "fake" }
-func (s *fakeStore) Close() error               { return nil }
+func (s *fakeStore) Ping(context.Context) error                          { return nil }
+func (s *fakeStore) RefreshStatistics(context.Context) ([]string, error) { return nil, nil }
+func (s *fakeStore) Backend() string                                     { return "fake" }
+func (s *fakeStore) Close() error                                        { return nil }
 
 func (tx *fakeTx) record(kind store.Kind, key string, op store.Op) error {
 	if !tx.write {

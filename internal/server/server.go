@@ -405,6 +405,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		go s.rotateKeys(feedCtx)
 	}
 	go s.compactChanges(feedCtx)
+	go s.refreshStatistics(feedCtx)
 	go s.recoverDeployments(feedCtx)
 	go s.usageFlusher.Run(feedCtx)
 	go s.runActivityLog(feedCtx)
@@ -474,6 +475,30 @@ func (s *Server) rotateKeys(ctx context.Context) {
 		}
 		if err := token.Prune(ctx, s.inst.Store, MaxTokenLifetime); err != nil {
 			s.cfg.Logger.Warn("pruning expired signing keys failed", "err", err)
+		}
+	}
+}
+
+// refreshStatistics keeps the database's planner statistics current
+// (PostgreSQL: ANALYZE of the tables that changed enough), every minute
+// so that a bulk load is planned right soon after it starts; the check
+// is one catalogue read. Every replica may run it: a table one replica
+// analyzed is no longer stale for the others.
+func (s *Server) refreshStatistics(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		analyzed, err := s.inst.Store.RefreshStatistics(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("refreshing the database's statistics failed; will retry", "err", err)
+		}
+		if len(analyzed) > 0 {
+			s.cfg.Logger.Info("refreshed the database's statistics", "tables", analyzed)
 		}
 	}
 }

@@ -78,6 +78,14 @@ type Store interface {
 	// channel is closed when ctx ends or the store closes.
 	Notify(ctx context.Context) <-chan struct{}
 
+	// RefreshStatistics brings the query planner's statistics up to date
+	// where enough rows changed since they were last gathered, and names
+	// the tables it analyzed. On PostgreSQL that is ANALYZE of the tables
+	// whose changes since their last analysis exceed autovacuum's default
+	// threshold, so plans stay right where autovacuum is off or behind; on
+	// SQLite it does nothing, as its queries are written to an index order
+	// and planned without statistics.
+	RefreshStatistics(ctx context.Context) ([]string, error)
 	// Ping reports whether the store is open and usable.
 	Ping(ctx context.Context) error
 	// Backend names the implementation ("sqlite" or "postgres").
