@@ -27,6 +27,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/keyless-io/keyless/internal/guid"
 	"github.com/keyless-io/keyless/internal/store"
 )
 
@@ -73,7 +74,7 @@ type index struct {
 	// principals holds, per canonical principal ID, its own assignments and
 	// the transitive closure of the groups it belongs to.
 	principals  map[string]*principalState
-	assignments map[[16]byte]*assignment // by name, a GUID
+	assignments map[guid.GUID]*assignment // by name, a GUID
 	// oddAssignments are those named otherwise, by lower-case name, and
 	// oddNames the names as stored of every assignment whose name is not a
 	// lower-case GUID.
@@ -150,7 +151,7 @@ func (r *compiledRole) allows(action string, data bool) bool {
 // name, a GUID, is kept in 16 bytes rather than as a 36-character string,
 // and its principal by pointer rather than by ID.
 type assignment struct {
-	guid      [16]byte // the name when nameKind is not nameOther
+	guid      guid.GUID // the name when nameKind is not nameOther
 	nameKind  uint8
 	principal *principalState
 	scope     *scopeEntry
@@ -284,7 +285,7 @@ func newIndex(sizeHint int) *index {
 	idx := &index{
 		roles:          make(map[string]*roleSlot, len(builtinRoles)),
 		principals:     make(map[string]*principalState, sizeHint/8),
-		assignments:    make(map[[16]byte]*assignment, sizeHint),
+		assignments:    make(map[guid.GUID]*assignment, sizeHint),
 		oddAssignments: make(map[string]*assignment),
 		oddNames:       make(map[*assignment]string),
 		scopes:         make(map[uint64]*scopeEntry),
@@ -701,7 +702,7 @@ func (idx *index) state(id string) *principalState {
 
 // lookup finds the assignment with this name, in any casing.
 func (idx *index) lookup(name string) *assignment {
-	if g, ok := parseGUID(name); ok {
+	if g, ok := guid.Parse(name); ok {
 		return idx.assignments[g]
 	}
 	return idx.oddAssignments[lowerKey(name)]
@@ -710,7 +711,7 @@ func (idx *index) lookup(name string) *assignment {
 // nameOf is the assignment's name as stored.
 func (idx *index) nameOf(a *assignment) string {
 	if a.nameKind == nameGUID {
-		return formatGUID(a.guid)
+		return a.guid.String()
 	}
 	return idx.oddNames[a]
 }
@@ -726,9 +727,9 @@ func (idx *index) newAssignment(a *store.RoleAssignment) (*principalState, *assi
 	role := idx.slot(roleKey(a.RoleDefinitionID))
 	role.refs++
 	asg := &assignment{principal: ps, scope: scope, role: role}
-	if g, ok := parseGUID(a.Name); ok {
+	if g, ok := guid.Parse(a.Name); ok {
 		asg.guid = g
-		if formatGUID(g) != a.Name {
+		if g.String() != a.Name {
 			asg.nameKind = nameGUIDCased
 			idx.oddNames[asg] = a.Name
 		}

@@ -1,9 +1,13 @@
-package authz
+// Package guid keeps GUIDs in 16 bytes: the in-memory indexes hold
+// millions of them (role assignment names, object and application IDs),
+// and as strings each would cost a 48-byte allocation and a 16-byte header.
+package guid
 
-// Role assignment names are GUIDs; the engine keeps them in 16 bytes.
+// GUID is a GUID's 16 bytes, in the order of its 36-character form.
+type GUID [16]byte
 
-// parseGUID reads a GUID in its 36-character form, in either case.
-func parseGUID(s string) (g [16]byte, ok bool) {
+// Parse reads a GUID in its 36-character form, in either case.
+func Parse(s string) (g GUID, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return g, false
 	}
@@ -37,8 +41,8 @@ func fromHex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// formatGUID writes a GUID in lower case.
-func formatGUID(g [16]byte) string {
+// String writes the GUID in its 36-character form, in lower case.
+func (g GUID) String() string {
 	const hex = "0123456789abcdef"
 	var b [36]byte
 	j := 0
