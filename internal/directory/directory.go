@@ -50,9 +50,8 @@ type Directory struct {
 	st store.Store
 	kr *keyring.Keyring
 
-	mu       sync.RWMutex
-	byObject map[string]*Entry // lower-case object ID
-	byApp    map[string]*Entry // lower-case app ID
+	mu sync.RWMutex
+	ix *index
 	// apps are application registrations by lower-case app ID, and
 	// appIDs their app IDs by lower-case object ID: an application's
 	// credentials sign its service principal in.
@@ -77,14 +76,14 @@ func Load(ctx context.Context, st store.Store, kr *keyring.Keyring) (*Directory,
 
 // New returns an empty directory over the store; Reload fills it.
 func New(st store.Store, kr *keyring.Keyring) *Directory {
-	return &Directory{st: st, kr: kr, byObject: map[string]*Entry{}, byApp: map[string]*Entry{},
+	return &Directory{st: st, kr: kr, ix: newIndex(),
 		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
 }
 
 // Reload rebuilds the index from the store and swaps it in at once, so
 // lookups never see a half-built directory.
 func (d *Directory) Reload(ctx context.Context) error {
-	fresh := &Directory{byObject: map[string]*Entry{}, byApp: map[string]*Entry{},
+	fresh := &Directory{ix: newIndex(),
 		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
 	d.loading.Store(0)
 	err := d.st.View(ctx, func(tx store.Tx) error {
@@ -96,13 +95,12 @@ func (d *Directory) Reload(ctx context.Context) error {
 			fresh.putApp(&apps[i])
 		}
 		// Streamed: a million managed identities are not held twice.
-		var sps []*Entry
+		var sps []*entry
 		if err := tx.EachPrincipal(ctx, func(p store.Principal) error {
-			e := &Entry{Principal: p}
+			e := fresh.ix.put(p, nil)
 			if p.Kind == store.PrincipalServicePrincipal {
 				sps = append(sps, e)
 			}
-			fresh.put(e)
 			if n := d.loading.Add(1); n%(1<<16) == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -111,7 +109,7 @@ func (d *Directory) Reload(ctx context.Context) error {
 			return err
 		}
 		for _, e := range sps {
-			if e.Credentials, err = tx.ListCredentials(ctx, e.Principal.ObjectID); err != nil {
+			if e.creds, err = tx.ListCredentials(ctx, e.principal().ObjectID); err != nil {
 				return err
 			}
 		}
@@ -121,7 +119,7 @@ func (d *Directory) Reload(ctx context.Context) error {
 		return fmt.Errorf("directory: load: %w", err)
 	}
 	d.mu.Lock()
-	d.byObject, d.byApp = fresh.byObject, fresh.byApp
+	d.ix = fresh.ix
 	d.apps, d.appIDs = fresh.apps, fresh.appIDs
 	d.mu.Unlock()
 	return nil
@@ -137,20 +135,6 @@ func (d *Directory) removeApp(objectID string) {
 		delete(d.apps, appID)
 	}
 	delete(d.appIDs, strings.ToLower(objectID))
-}
-
-func (d *Directory) put(e *Entry) {
-	d.byObject[strings.ToLower(e.Principal.ObjectID)] = e
-	if e.Principal.AppID != "" {
-		d.byApp[strings.ToLower(e.Principal.AppID)] = e
-	}
-}
-
-func (d *Directory) remove(objectID string) {
-	if old := d.byObject[strings.ToLower(objectID)]; old != nil {
-		delete(d.byApp, strings.ToLower(old.Principal.AppID))
-	}
-	delete(d.byObject, strings.ToLower(objectID))
 }
 
 // Apply re-reads every principal the changes touch.
@@ -210,9 +194,9 @@ func (d *Directory) Apply(ctx context.Context, changes []store.Change) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for id, e := range entries {
-		d.remove(id)
+		d.ix.remove(id)
 		if e != nil {
-			d.put(e)
+			d.ix.put(e.Principal, e.Credentials)
 		}
 	}
 	for id, a := range appEntries {
@@ -249,22 +233,22 @@ func (d *Directory) signInCredentials(e Entry) []store.Credential {
 func (d *Directory) ByAppID(appID string) (Entry, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	e := d.byApp[strings.ToLower(appID)]
+	e := d.ix.app(appID)
 	if e == nil {
 		return Entry{}, false
 	}
-	return *e, true
+	return e.entry(), true
 }
 
 // ByObjectID finds a principal by object ID.
 func (d *Directory) ByObjectID(objectID string) (Entry, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	e := d.byObject[strings.ToLower(objectID)]
+	e := d.ix.object(objectID)
 	if e == nil {
 		return Entry{}, false
 	}
-	return *e, true
+	return e.entry(), true
 }
 
 // Principals copies every principal, in no defined order, with the
@@ -276,14 +260,15 @@ func (d *Directory) ByObjectID(objectID string) (Entry, bool) {
 func (d *Directory) Principals() ([]store.Principal, map[string][]store.Credential) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	ps := make([]store.Principal, 0, len(d.byObject))
+	ps := make([]store.Principal, 0, d.ix.len())
 	creds := map[string][]store.Credential{}
-	for _, e := range d.byObject {
-		ps = append(ps, e.Principal)
-		if e.Principal.Kind == store.PrincipalServicePrincipal {
-			creds[e.Principal.ObjectID] = e.Credentials
+	d.ix.each(func(e *entry) {
+		p := e.principal()
+		ps = append(ps, p)
+		if p.Kind == store.PrincipalServicePrincipal {
+			creds[p.ObjectID] = e.creds
 		}
-	}
+	})
 	return ps, creds
 }
 

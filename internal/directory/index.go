@@ -1,0 +1,157 @@
+package directory
+
+import (
+	"strings"
+	"time"
+
+	"github.com/keyless-io/keyless/internal/guid"
+	"github.com/keyless-io/keyless/internal/store"
+)
+
+// index holds the principals compactly: a million managed identities are
+// the directory's common case, and as store.Principal values (five
+// strings, two of them GUIDs, one a 150-byte resource ID) each took about
+// 400 bytes. Here the IDs are 16-byte GUIDs, the resource ID is an
+// interned parent path (shared by every identity of a resource group and
+// type) plus its name, and a display name equal to the name shares its
+// bytes. Lookups rebuild the store.Principal, a few short allocations on
+// a path that signs a token anyway.
+type index struct {
+	byObject    map[guid.GUID]*entry
+	byApp       map[guid.GUID]*entry
+	oddObjects  map[string]*entry // lower-case object IDs that are no GUID
+	oddApps     map[string]*entry // lower-case app IDs that are no GUID
+	parentPaths map[string]string // the interned resource parent paths
+}
+
+type entry struct {
+	object, app guid.GUID
+	// ids are the object and app IDs as stored when the GUIDs above do not
+	// give them back (not GUIDs, or not in lower case); nil otherwise.
+	ids *storedIDs
+	// hasApp is false for principals without an app ID (groups).
+	hasApp bool
+	kind   store.PrincipalKind
+	// The resource ID is parent + name; parent ends in "/" (or is empty).
+	parent, name string
+	display      string
+	createdAt    time.Time
+	// creds are a service principal's credentials, replaced whole on
+	// change and never modified in place.
+	creds []store.Credential
+}
+
+type storedIDs struct{ object, app string }
+
+func newIndex() *index {
+	return &index{byObject: map[guid.GUID]*entry{}, byApp: map[guid.GUID]*entry{},
+		oddObjects: map[string]*entry{}, oddApps: map[string]*entry{}, parentPaths: map[string]string{}}
+}
+
+// put adds or replaces the principal, returning its entry.
+func (x *index) put(p store.Principal, creds []store.Credential) *entry {
+	x.remove(p.ObjectID)
+	e := &entry{kind: p.Kind, createdAt: p.CreatedAt, creds: creds, hasApp: p.AppID != ""}
+	objGUID, objOK := guid.Parse(p.ObjectID)
+	appGUID, appOK := guid.Parse(p.AppID)
+	e.object, e.app = objGUID, appGUID
+	if !objOK || objGUID.String() != p.ObjectID || e.hasApp && (!appOK || appGUID.String() != p.AppID) {
+		e.ids = &storedIDs{object: p.ObjectID, app: p.AppID}
+	}
+	if i := strings.LastIndexByte(p.ResourceID, '/'); i >= 0 {
+		parent := p.ResourceID[:i+1]
+		if interned, ok := x.parentPaths[parent]; ok {
+			parent = interned
+		} else {
+			parent = strings.Clone(parent)
+			x.parentPaths[parent] = parent
+		}
+		e.parent, e.name = parent, strings.Clone(p.ResourceID[i+1:])
+	} else {
+		e.name = p.ResourceID
+	}
+	e.display = p.DisplayName
+	if e.display == e.name {
+		e.display = e.name
+	}
+	if objOK {
+		x.byObject[objGUID] = e
+	} else {
+		x.oddObjects[strings.ToLower(p.ObjectID)] = e
+	}
+	switch {
+	case !e.hasApp:
+	case appOK:
+		x.byApp[appGUID] = e
+	default:
+		x.oddApps[strings.ToLower(p.AppID)] = e
+	}
+	return e
+}
+
+func (x *index) remove(objectID string) {
+	e := x.object(objectID)
+	if e == nil {
+		return
+	}
+	if g, ok := guid.Parse(objectID); ok {
+		delete(x.byObject, g)
+	} else {
+		delete(x.oddObjects, strings.ToLower(objectID))
+	}
+	if e.hasApp {
+		if e.ids == nil || e.ids.app == e.app.String() {
+			delete(x.byApp, e.app)
+		} else if g, ok := guid.Parse(e.ids.app); ok {
+			delete(x.byApp, g)
+		} else {
+			delete(x.oddApps, strings.ToLower(e.ids.app))
+		}
+	}
+}
+
+func (x *index) object(objectID string) *entry {
+	if g, ok := guid.Parse(objectID); ok {
+		return x.byObject[g]
+	}
+	return x.oddObjects[strings.ToLower(objectID)]
+}
+
+func (x *index) app(appID string) *entry {
+	if g, ok := guid.Parse(appID); ok {
+		return x.byApp[g]
+	}
+	return x.oddApps[strings.ToLower(appID)]
+}
+
+func (x *index) len() int { return len(x.byObject) + len(x.oddObjects) }
+
+func (x *index) each(fn func(*entry)) {
+	for _, e := range x.byObject {
+		fn(e)
+	}
+	for _, e := range x.oddObjects {
+		fn(e)
+	}
+}
+
+// principal rebuilds the principal as stored.
+func (e *entry) principal() store.Principal {
+	p := store.Principal{DisplayName: e.display, Kind: e.kind, CreatedAt: e.createdAt}
+	if e.ids != nil {
+		p.ObjectID, p.AppID = e.ids.object, e.ids.app
+	} else {
+		p.ObjectID = e.object.String()
+		if e.hasApp {
+			p.AppID = e.app.String()
+		}
+	}
+	if e.parent != "" {
+		p.ResourceID = e.parent + e.name
+	} else {
+		p.ResourceID = e.name
+	}
+	return p
+}
+
+func (e *entry) entry() Entry { return Entry{Principal: e.principal(), Credentials: e.creds} }
