@@ -23,9 +23,19 @@ type dialect struct {
 	name string
 	// dollarPlaceholders rewrites ? to $1, $2, ... (PostgreSQL).
 	dollarPlaceholders bool
-	// lockRevision reads the current revision at the start of Update and,
-	// where the database needs to be told, locks it until commit.
+	// updateTxOptions begins an Update transaction.
+	updateTxOptions *sql.TxOptions
+	// lockRevision, when set, reads the current revision at the start of
+	// Update (SQLite, whose BEGIN IMMEDIATE already serialized writers);
+	// the transaction bumps it by one.
 	lockRevision string
+	// lockCommits, when set, is taken just before a writing transaction
+	// draws its revision and is held until it commits (PostgreSQL); see
+	// the package comment. It takes no snapshot, so a transaction that
+	// starts with it sees every commit made before it got the lock.
+	lockCommits string
+	// revision reads the newest committed revision.
+	revision string
 	// viewTxOptions begins a read-only transaction with a consistent
 	// snapshot.
 	viewTxOptions *sql.TxOptions
@@ -47,6 +57,7 @@ var sqliteDialect = &dialect{
 	// The write connection began with BEGIN IMMEDIATE, so this transaction
 	// already holds SQLite's only write lock.
 	lockRevision:  `SELECT value FROM revision`,
+	revision:      `SELECT value FROM revision`,
 	viewTxOptions: &sql.TxOptions{ReadOnly: true},
 	timeValue:     func(t time.Time) any { return t.Format(sqliteTimeLayout) },
 	retryable:     func(error) bool { return false },
@@ -58,9 +69,19 @@ const changesChannel = "keyless_changes"
 var postgresDialect = &dialect{
 	name:               "postgres",
 	dollarPlaceholders: true,
-	// FOR UPDATE makes every Update wait for the previous writer's commit
-	// before it reads anything; see the package comment.
-	lockRevision:  `SELECT value FROM revision FOR UPDATE`,
+	// SERIALIZABLE instead of a global lock: concurrent writers run side
+	// by side and the database aborts (40001) any that could not have run
+	// one after the other; see the package comment.
+	updateTxOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
+	// EXCLUSIVE conflicts with itself (and with the ROW SHARE of an older
+	// replica's SELECT ... FOR UPDATE on the row) but not with the plain
+	// reads of Revision. The revision table is never written after
+	// migration 8, so autovacuum never queues for it.
+	lockCommits: `LOCK TABLE revision IN EXCLUSIVE MODE`,
+	// Every committed revision has a change row until it is compacted, and
+	// compaction records the newest one it removed; the row is the floor
+	// from before revisions came from revision_seq.
+	revision:      `SELECT GREATEST(r.value, c.value, COALESCE((SELECT MAX(revision) FROM changes), 0)) FROM revision r, compaction c`,
 	viewTxOptions: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	timeValue:     func(t time.Time) any { return t },
 	notifyChannel: changesChannel,

@@ -1,0 +1,16 @@
+-- Revisions are drawn from a sequence at commit time instead of bumping the
+-- revision row at the start of every write, so that write transactions no
+-- longer serialize on that row (see the package comment of sqlstore). The
+-- revision row keeps the revision this migration ran at: Revision() is the
+-- greatest of it, the compaction point and the newest change. nextval is not
+-- transactional, so a transaction that fails after drawing leaves a gap,
+-- which readers following "revision > last applied" never notice.
+
+-- +goose Up
+CREATE SEQUENCE revision_seq AS BIGINT MINVALUE 1;
+SELECT setval('revision_seq', GREATEST(value, 1), value > 0) FROM revision;
+
+-- +goose Down
+-- Writers bump the row again: it must start from the newest revision drawn.
+UPDATE revision SET value = GREATEST(value, (SELECT COALESCE(MAX(revision), 0) FROM changes), (SELECT value FROM compaction));
+DROP SEQUENCE revision_seq;
