@@ -30,10 +30,12 @@ type dialect struct {
 	// the transaction bumps it by one.
 	lockRevision string
 	// lockCommits, when set, is taken just before a writing transaction
-	// draws its revision and is held until it commits (PostgreSQL); see
-	// the package comment. It takes no snapshot, so a transaction that
-	// starts with it sees every commit made before it got the lock.
-	lockCommits string
+	// takes its revision and is held until it commits (PostgreSQL); see
+	// the package comment. lockCommitsFirst takes the same lock at the
+	// start of a pessimistic attempt. Neither takes a snapshot, so a
+	// transaction that starts with it sees every commit made before it got
+	// the lock.
+	lockCommits, lockCommitsFirst string
 	// revision reads the newest committed revision.
 	revision string
 	// viewTxOptions begins a read-only transaction with a consistent
@@ -77,7 +79,14 @@ var postgresDialect = &dialect{
 	// replica's SELECT ... FOR UPDATE on the row) but not with the plain
 	// reads of Revision. The revision table is never written after
 	// migration 8, so autovacuum never queues for it.
-	lockCommits: `LOCK TABLE revision IN EXCLUSIVE MODE`,
+	//
+	// A pessimistic attempt holds the lock while it writes, and may wait
+	// for a row that a transaction queued for the lock has written: a
+	// deadlock. The queued one gives up after lock_timeout (55P03, retried)
+	// instead of both waiting for the deadlock detector, which could pick
+	// the pessimistic one.
+	lockCommits:      `SET LOCAL lock_timeout = '250ms'; LOCK TABLE revision IN EXCLUSIVE MODE`,
+	lockCommitsFirst: `LOCK TABLE revision IN EXCLUSIVE MODE`,
 	// Every committed revision has a change row until it is compacted, and
 	// compaction records the newest one it removed; the row is the floor
 	// from before revisions came from revision_seq.
@@ -92,7 +101,8 @@ var postgresDialect = &dialect{
 		}
 		switch pgErr.Code {
 		case "40001", // serialization_failure
-			"40P01": // deadlock_detected
+			"40P01", // deadlock_detected
+			"55P03": // lock_not_available: only lockCommits sets a lock_timeout
 			return true
 		}
 		return false

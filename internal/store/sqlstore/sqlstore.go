@@ -120,8 +120,8 @@ func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) error, pessimi
 		}
 	}
 	locked := false
-	if pessimistic && s.d.lockCommits != "" {
-		if _, err := sqlTx.ExecContext(ctx, s.d.lockCommits); err != nil {
+	if pessimistic && s.d.lockCommitsFirst != "" {
+		if _, err := sqlTx.ExecContext(ctx, s.d.lockCommitsFirst); err != nil {
 			return 0, fmt.Errorf("store: lock commits: %w", mapErr(err))
 		}
 		locked = true

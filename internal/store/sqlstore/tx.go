@@ -73,8 +73,9 @@ const changesPerInsert = 500
 // it. The caller commits.
 //
 // SQLite bumps the revision from current, which its single writer read at
-// the start. PostgreSQL draws it from revision_seq: the caller holds the
-// commit lock, so revisions are drawn in the order they become visible.
+// the start. PostgreSQL takes the next one after revision_seq: the caller
+// holds the commit lock, so revisions are taken in the order they become
+// visible.
 func (t *tx) commitChanges(ctx context.Context, current int64) (int64, error) {
 	at := time.Now()
 	if t.d.lockCommits != "" {
@@ -99,11 +100,16 @@ func (t *tx) commitChanges(ctx context.Context, current int64) (int64, error) {
 	return rev, nil
 }
 
-// commitChangesPostgres draws the revision, writes every change row and
-// queues the notification (delivered at commit) in one statement, so the
-// commit lock is held for one round trip and the COMMIT. The changes go as
-// arrays, whatever their number. A data-modifying CTE runs whether or not it
-// is read; the draw and the notification are read so that each runs once.
+// commitChangesPostgres writes every change row under the next revision,
+// queues the notification (delivered at commit) and records the revision
+// in revision_seq, in one statement, so the commit lock is held for one
+// round trip and the COMMIT. The changes go as arrays, whatever their number.
+//
+// revision_seq is read and set rather than drawn with nextval: it is outside
+// every snapshot, and only the holder of the commit lock touches it, so the
+// row inserts — where a transaction that SERIALIZABLE has already doomed
+// learns it — come before the only step that is not rolled back. A failed
+// commit can still leave a gap, never a reordering.
 func (t *tx) commitChangesPostgres(ctx context.Context, at time.Time) (int64, error) {
 	kinds := make([]string, len(t.pending))
 	keys := make([]string, len(t.pending))
@@ -114,10 +120,14 @@ func (t *tx) commitChangesPostgres(ctx context.Context, at time.Time) (int64, er
 		}
 		kinds[i], keys[i], ops[i] = string(c.Kind), c.Key, string(c.Op)
 	}
-	const q = `WITH r AS (SELECT nextval('revision_seq') AS v), ` +
+	// setval reads every inserted row first, so it runs after them; r and
+	// announced are read, so each runs once.
+	const q = `WITH r AS (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END AS v FROM revision_seq), ` +
 		`added AS (INSERT INTO changes (revision, seq, kind, key, op, at) ` +
-		`SELECT r.v, x.seq, x.kind, x.key, x.op, ? FROM r, unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS x(kind, key, op, seq)), ` +
-		`announced AS (SELECT pg_notify(?, r.v::text) FROM r) SELECT r.v FROM r, announced`
+		`SELECT r.v, x.seq, x.kind, x.key, x.op, ? FROM r, unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS x(kind, key, op, seq) ` +
+		`RETURNING revision), ` +
+		`announced AS (SELECT pg_notify(?, r.v::text) FROM r) ` +
+		`SELECT setval('revision_seq', (SELECT MAX(revision) FROM added)) FROM announced`
 	var rev int64
 	if err := t.queryRow(ctx, q, t.d.ts(at), kinds, keys, ops, t.d.notifyChannel).Scan(&rev); err != nil {
 		return 0, fmt.Errorf("store: commit changes: %w", mapErr(err))

@@ -1,10 +1,14 @@
--- Revisions are drawn from a sequence at commit time instead of bumping the
--- revision row at the start of every write, so that write transactions no
--- longer serialize on that row (see the package comment of sqlstore). The
--- revision row keeps the revision this migration ran at: Revision() is the
--- greatest of it, the compaction point and the newest change. nextval is not
--- transactional, so a transaction that fails after drawing leaves a gap,
--- which readers following "revision > last applied" never notice.
+-- revision_seq holds the newest revision taken. Writers read and set it
+-- under the commit lock instead of bumping the revision row from the start
+-- of every write, so that write transactions no longer serialize on that
+-- row (see the package comment of sqlstore): a sequence is outside every
+-- snapshot, so a SERIALIZABLE transaction sees the value the previous
+-- holder of the lock set, where it would fail on the row that holder
+-- updated. The revision row keeps the revision this migration ran at:
+-- Revision() is the greatest of it, the compaction point and the newest
+-- change. setval is not transactional, so a transaction whose COMMIT fails
+-- leaves a gap, which readers following "revision > last applied" never
+-- notice.
 
 -- +goose Up
 CREATE SEQUENCE revision_seq AS BIGINT MINVALUE 1;
