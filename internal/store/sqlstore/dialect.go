@@ -85,7 +85,7 @@ var postgresDialect = &dialect{
 	// deadlock. The queued one gives up after lock_timeout (55P03, retried)
 	// instead of both waiting for the deadlock detector, which could pick
 	// the pessimistic one.
-	lockCommits:      `SET LOCAL lock_timeout = '250ms'; LOCK TABLE revision IN EXCLUSIVE MODE`,
+	lockCommits:      `SET LOCAL lock_timeout = '100ms'; LOCK TABLE revision IN EXCLUSIVE MODE`,
 	lockCommitsFirst: `LOCK TABLE revision IN EXCLUSIVE MODE`,
 	// Every committed revision has a change row until it is compacted, and
 	// compaction records the newest one it removed; the row is the floor

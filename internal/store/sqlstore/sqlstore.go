@@ -46,8 +46,11 @@ const (
 	// defaultChangesLimit is used when Changes is called with limit <= 0.
 	defaultChangesLimit = 1000
 	// maxUpdateAttempts bounds how often Update runs fn when PostgreSQL
-	// reports a serialization failure or deadlock.
-	maxUpdateAttempts = 5
+	// reports a serialization failure, a deadlock or a commit that gave
+	// way to a pessimistic attempt. Those from pessimisticAttempt on run
+	// one at a time, so the later ones are there for the rare attempt that
+	// still loses (to the deadlock detector, while queued).
+	maxUpdateAttempts = 8
 	// pessimisticAttempt is the first attempt that takes the commit lock
 	// at its start: a transaction that lost this many races on hot rows
 	// waits its turn instead of racing again.
