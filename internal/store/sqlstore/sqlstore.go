@@ -22,12 +22,13 @@
 //     assignment for a principal that exists, a cascade that lists what it
 //     deletes) therefore behaves as if writers were serial. Only the tail
 //     is serial: a writing transaction takes the commit lock (LOCK TABLE
-//     revision IN EXCLUSIVE MODE), draws its revision from revision_seq,
-//     writes its change rows and commits, and the lock goes with the
-//     commit. So a revision is drawn only after every lower one has
-//     committed or failed. A failure after the draw leaves a gap in the
-//     numbering, never a reordering. After a few failed attempts Update
-//     takes the commit lock first, so that a hot conflict still completes.
+//     revision IN EXCLUSIVE MODE), writes its change rows under the
+//     revision after revision_seq, records it there and commits, and the
+//     lock goes with the commit. So a revision is taken only after every
+//     lower one has committed or failed. A COMMIT that fails after that
+//     leaves a gap in the numbering, never a reordering. After a few
+//     failed attempts Update takes the commit lock first, so that a hot
+//     conflict still completes.
 package sqlstore
 
 import (
