@@ -85,7 +85,12 @@ var postgresDialect = &dialect{
 	// deadlock. The queued one gives up after lock_timeout (55P03, retried)
 	// instead of both waiting for the deadlock detector, which could pick
 	// the pessimistic one.
-	lockCommits:      `SET LOCAL lock_timeout = '100ms'; LOCK TABLE revision IN EXCLUSIVE MODE`,
+	//
+	// The SELECT before it reads a row, which is where a transaction that
+	// SERIALIZABLE has doomed meanwhile learns it: such a transaction, about
+	// one per create when creates insert neighbouring keys, then fails
+	// without queuing for the lock and holding it for a statement.
+	lockCommits:      `SET LOCAL lock_timeout = '100ms'; SELECT FROM revision; LOCK TABLE revision IN EXCLUSIVE MODE`,
 	lockCommitsFirst: `LOCK TABLE revision IN EXCLUSIVE MODE`,
 	// Every committed revision has a change row until it is compacted, and
 	// compaction records the newest one it removed; the row is the floor
