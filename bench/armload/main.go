@@ -51,6 +51,7 @@ func main() {
 	reads := flag.Int("reads", 0, "after creating, measure this many GETs")
 	lists := flag.Int("lists", 0, "after creating, measure this many first pages of the group's list (100 items)")
 	serverPIDs := flag.String("server-pid", "", "report the servers' CPU time per operation (Linux /proc); comma-separated PIDs")
+	scatter := flag.Bool("scatter", false, "prefix each name with a hash of its number, so that names created together do not sort next to each other")
 	endpoints := flag.String("endpoints", "", "comma-separated ARM endpoints to spread creates over (default: the credentials' resourceManagerEndpoint)")
 	flag.Parse()
 	cpu := func() float64 {
@@ -124,7 +125,13 @@ func main() {
 				return false, nil
 			}
 			cl := creators[int(i)%len(creators)]
-			_, err := cl.CreateOrUpdate(ctx, *rg, fmt.Sprintf("%s%d", prefix, i), armmsi.Identity{Location: to.Ptr("westus")}, nil)
+			name := fmt.Sprintf("%s%d", prefix, i)
+			if *scatter {
+				// Neighbouring keys share index pages, which PostgreSQL's
+				// SERIALIZABLE tracks reads by (docs/performance.md).
+				name = fmt.Sprintf("%x-%s", (uint64(i)*0x9E3779B97F4A7C15)>>40, name)
+			}
+			_, err := cl.CreateOrUpdate(ctx, *rg, name, armmsi.Identity{Location: to.Ptr("westus")}, nil)
 			return true, err
 		})
 		report("create (PUT userAssignedIdentities)", lat, cpu()-c0)
