@@ -5,6 +5,12 @@
 //
 //	armload -credentials keyless-data/admin-credentials.json -c 16 -n 20000
 //	armload -credentials ... -n 0 -reads 20000 -lists 2000 -rg bench-rg -server-pid $(pgrep -f "keyless server")
+//
+// Replicas sharing one PostgreSQL database: -endpoints spreads the creates
+// round-robin over several ARM endpoints (the token still comes from the
+// credentials' authority), and -server-pid takes a comma-separated list.
+//
+//	armload -credentials ... -endpoints https://127.0.0.1:9443,https://127.0.0.1:9444 -server-pid 123,456
 package main
 
 import (
@@ -44,19 +50,35 @@ func main() {
 	rg := flag.String("rg", "armload", "resource group to create them in")
 	reads := flag.Int("reads", 0, "after creating, measure this many GETs")
 	lists := flag.Int("lists", 0, "after creating, measure this many first pages of the group's list (100 items)")
-	serverPID := flag.Int("server-pid", 0, "report the server's CPU time per operation (Linux /proc)")
+	serverPIDs := flag.String("server-pid", "", "report the servers' CPU time per operation (Linux /proc); comma-separated PIDs")
+	scatter := flag.Bool("scatter", false, "prefix each name with a hash of its number, so that names created together do not sort next to each other")
+	endpoints := flag.String("endpoints", "", "comma-separated ARM endpoints to spread creates over (default: the credentials' resourceManagerEndpoint)")
 	flag.Parse()
-	cpu := func() float64 { return processCPU(*serverPID) }
+	cpu := func() float64 {
+		total := 0.0
+		for _, p := range strings.Split(*serverPIDs, ",") {
+			var pid int
+			fmt.Sscan(p, &pid)
+			total += processCPU(pid)
+		}
+		return total
+	}
 
 	b, err := os.ReadFile(*credFile)
 	check(err)
 	var c creds
 	check(json.Unmarshal(b, &c))
-	u, err := url.Parse(c.ResourceManagerEndpoint)
-	check(err)
-	if ip := net.ParseIP(u.Hostname()); (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
-		fmt.Fprintln(os.Stderr, "armload: refusing a non-loopback server", u.Host)
-		os.Exit(2)
+	arms := []string{c.ResourceManagerEndpoint}
+	if *endpoints != "" {
+		arms = strings.Split(*endpoints, ",")
+	}
+	for _, e := range append([]string{c.AuthorityHost}, arms...) {
+		u, err := url.Parse(e)
+		check(err)
+		if ip := net.ParseIP(u.Hostname()); (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
+			fmt.Fprintln(os.Stderr, "armload: refusing a non-loopback server", u.Host)
+			os.Exit(2)
+		}
 	}
 	pem, err := os.ReadFile(c.CACertificateFile)
 	check(err)
@@ -79,6 +101,19 @@ func main() {
 	check(err)
 	client, err := armmsi.NewUserAssignedIdentitiesClient(c.SubscriptionID, cred, armOpts)
 	check(err)
+	// One client per endpoint, all with the one credential.
+	var creators []*armmsi.UserAssignedIdentitiesClient
+	for _, e := range arms {
+		o := *armOpts
+		o.Cloud = cloud.Configuration{
+			ActiveDirectoryAuthorityHost: c.AuthorityHost,
+			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{cloud.ResourceManager: {
+				Endpoint: e, Audience: strings.TrimRight(c.ResourceManagerAudience, "/")}},
+		}
+		cl, err := armmsi.NewUserAssignedIdentitiesClient(c.SubscriptionID, cred, &o)
+		check(err)
+		creators = append(creators, cl)
+	}
 
 	if *n > 0 {
 		c0 := cpu()
@@ -89,7 +124,14 @@ func main() {
 			if i > int64(*n) {
 				return false, nil
 			}
-			_, err := client.CreateOrUpdate(ctx, *rg, fmt.Sprintf("%s%d", prefix, i), armmsi.Identity{Location: to.Ptr("westus")}, nil)
+			cl := creators[int(i)%len(creators)]
+			name := fmt.Sprintf("%s%d", prefix, i)
+			if *scatter {
+				// Neighbouring keys share index pages, which PostgreSQL's
+				// SERIALIZABLE tracks reads by (docs/performance.md).
+				name = fmt.Sprintf("%x-%s", (uint64(i)*0x9E3779B97F4A7C15)>>40, name)
+			}
+			_, err := cl.CreateOrUpdate(ctx, *rg, name, armmsi.Identity{Location: to.Ptr("westus")}, nil)
 			return true, err
 		})
 		report("create (PUT userAssignedIdentities)", lat, cpu()-c0)

@@ -23,9 +23,21 @@ type dialect struct {
 	name string
 	// dollarPlaceholders rewrites ? to $1, $2, ... (PostgreSQL).
 	dollarPlaceholders bool
-	// lockRevision reads the current revision at the start of Update and,
-	// where the database needs to be told, locks it until commit.
+	// updateTxOptions begins an Update transaction.
+	updateTxOptions *sql.TxOptions
+	// lockRevision, when set, reads the current revision at the start of
+	// Update (SQLite, whose BEGIN IMMEDIATE already serialized writers);
+	// the transaction bumps it by one.
 	lockRevision string
+	// lockCommits, when set, is taken just before a writing transaction
+	// takes its revision and is held until it commits (PostgreSQL); see
+	// the package comment. lockCommitsFirst takes the same lock at the
+	// start of a pessimistic attempt. Neither takes a snapshot, so a
+	// transaction that starts with it sees every commit made before it got
+	// the lock.
+	lockCommits, lockCommitsFirst string
+	// revision reads the newest committed revision.
+	revision string
 	// viewTxOptions begins a read-only transaction with a consistent
 	// snapshot.
 	viewTxOptions *sql.TxOptions
@@ -47,6 +59,7 @@ var sqliteDialect = &dialect{
 	// The write connection began with BEGIN IMMEDIATE, so this transaction
 	// already holds SQLite's only write lock.
 	lockRevision:  `SELECT value FROM revision`,
+	revision:      `SELECT value FROM revision`,
 	viewTxOptions: &sql.TxOptions{ReadOnly: true},
 	timeValue:     func(t time.Time) any { return t.Format(sqliteTimeLayout) },
 	retryable:     func(error) bool { return false },
@@ -58,9 +71,31 @@ const changesChannel = "keyless_changes"
 var postgresDialect = &dialect{
 	name:               "postgres",
 	dollarPlaceholders: true,
-	// FOR UPDATE makes every Update wait for the previous writer's commit
-	// before it reads anything; see the package comment.
-	lockRevision:  `SELECT value FROM revision FOR UPDATE`,
+	// SERIALIZABLE instead of a global lock: concurrent writers run side
+	// by side and the database aborts (40001) any that could not have run
+	// one after the other; see the package comment.
+	updateTxOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
+	// EXCLUSIVE conflicts with itself (and with the ROW SHARE of an older
+	// replica's SELECT ... FOR UPDATE on the row) but not with the plain
+	// reads of Revision. The revision table is never written after
+	// migration 8, so autovacuum never queues for it.
+	//
+	// A pessimistic attempt holds the lock while it writes, and may wait
+	// for a row that a transaction queued for the lock has written: a
+	// deadlock. The queued one gives up after lock_timeout (55P03, retried)
+	// instead of both waiting for the deadlock detector, which could pick
+	// the pessimistic one.
+	//
+	// The SELECT before it reads a row, which is where a transaction that
+	// SERIALIZABLE has doomed meanwhile learns it: such a transaction, about
+	// one per create when creates insert neighbouring keys, then fails
+	// without queuing for the lock and holding it for a statement.
+	lockCommits:      `SET LOCAL lock_timeout = '100ms'; SELECT FROM revision; LOCK TABLE revision IN EXCLUSIVE MODE`,
+	lockCommitsFirst: `LOCK TABLE revision IN EXCLUSIVE MODE`,
+	// Every committed revision has a change row until it is compacted, and
+	// compaction records the newest one it removed; the row is the floor
+	// from before revisions came from revision_seq.
+	revision:      `SELECT GREATEST(r.value, c.value, COALESCE((SELECT MAX(revision) FROM changes), 0)) FROM revision r, compaction c`,
 	viewTxOptions: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	timeValue:     func(t time.Time) any { return t },
 	notifyChannel: changesChannel,
@@ -71,7 +106,8 @@ var postgresDialect = &dialect{
 		}
 		switch pgErr.Code {
 		case "40001", // serialization_failure
-			"40P01": // deadlock_detected
+			"40P01", // deadlock_detected
+			"55P03": // lock_not_available: only lockCommits sets a lock_timeout
 			return true
 		}
 		return false

@@ -1,6 +1,11 @@
 package sqlstore_test
 
 import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -128,4 +133,133 @@ func TestPostgresRefusesAMissingSchema(t *testing.T) {
 	if !strings.Contains(err.Error(), "search_path") {
 		t.Fatalf("error %q does not mention search_path", err)
 	}
+}
+
+// TestPostgresConcurrentWritersOnTwoReplicas runs writers on two stores at
+// once, some of them incrementing one shared counter, while a follower polls
+// the change feed as an index does (revision > the last it applied). Every
+// Update must commit, no increment may be lost, and the feed must hold
+// exactly the revisions Update returned, in order, all of which the
+// follower saw: a revision that became visible after a higher one would be
+// skipped by it.
+func TestPostgresConcurrentWritersOnTwoReplicas(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	replicas := []store.Store{openPostgresAt(t, dsn), openPostgresAt(t, dsn)}
+
+	stop := make(chan struct{})
+	followed := make(chan []int64, 1)
+	go func() {
+		var seen []int64
+		var last int64
+		poll := func() bool {
+			cs, err := replicas[1].Changes(ctx, last, 7)
+			if err != nil {
+				t.Errorf("follower: %v", err)
+				return false
+			}
+			for _, c := range cs {
+				if c.Revision != last {
+					seen = append(seen, c.Revision)
+					last = c.Revision
+				}
+			}
+			return len(cs) > 0
+		}
+		for {
+			select {
+			case <-stop:
+				for poll() {
+				}
+				followed <- seen
+				return
+			default:
+				if !poll() {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}
+	}()
+
+	const writersPerReplica, updatesPerWriter, incrementEvery = 8, 40, 4
+	var (
+		mu         sync.Mutex
+		returned   = map[int64]bool{}
+		increments int
+		wg         sync.WaitGroup
+	)
+	for r, s := range replicas {
+		for w := range writersPerReplica {
+			wg.Go(func() {
+				for i := range updatesPerWriter {
+					increment := i%incrementEvery == 0
+					rev, err := s.Update(ctx, func(tx store.Tx) error {
+						if err := tx.PutMeta(ctx, fmt.Sprintf("w%d-%d-%d", r, w, i), []byte("x")); err != nil {
+							return err
+						}
+						if !increment {
+							return nil
+						}
+						v, err := tx.GetMeta(ctx, "counter")
+						if err != nil && !errors.Is(err, store.ErrNotFound) {
+							return err
+						}
+						n, _ := strconv.Atoi(string(v))
+						return tx.PutMeta(ctx, "counter", []byte(strconv.Itoa(n+1)))
+					})
+					if err != nil {
+						t.Errorf("replica %d writer %d update %d: %v", r, w, i, err)
+						continue
+					}
+					mu.Lock()
+					returned[rev] = true
+					if increment {
+						increments++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(stop)
+	seen := <-followed
+
+	var counter []byte
+	if err := replicas[0].View(ctx, func(tx store.Tx) (err error) {
+		counter, err = tx.GetMeta(ctx, "counter")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(counter); got != strconv.Itoa(increments) {
+		t.Errorf("counter = %s after %d committed increments", got, increments)
+	}
+	all, err := replicas[0].Changes(ctx, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var feed []int64
+	for _, c := range all {
+		if n := len(feed); n > 0 && c.Revision < feed[n-1] {
+			t.Fatalf("change feed goes back from %d to %d", feed[n-1], c.Revision)
+		}
+		if n := len(feed); n == 0 || c.Revision != feed[n-1] {
+			feed = append(feed, c.Revision)
+		}
+	}
+	want := slices.Sorted(maps.Keys(returned))
+	if !slices.Equal(feed, want) {
+		t.Errorf("the feed holds %d revisions, Update returned %d distinct ones", len(feed), len(want))
+	}
+	if !slices.Equal(seen, feed) {
+		t.Errorf("the follower saw %d revisions, the feed holds %d", len(seen), len(feed))
+	}
+	if head, err := replicas[1].Revision(ctx); err != nil || len(feed) == 0 || head != feed[len(feed)-1] {
+		t.Errorf("Revision() = %d, %v; the feed ends at %v", head, err, feed[len(feed)-1:])
+	}
+	if n := len(feed); n != writersPerReplica*updatesPerWriter*2 {
+		t.Errorf("%d revisions for %d updates", n, writersPerReplica*updatesPerWriter*2)
+	}
+	t.Logf("%d updates, %d increments, revisions %d..%d", len(feed), increments, feed[0], feed[len(feed)-1])
 }

@@ -7,13 +7,28 @@
 // feed. It must never interpret resource bodies, enforce authorization or
 // hold a plaintext secret.
 //
-// Write transactions are serialized on both backends: SQLite has a single
-// write connection that begins with BEGIN IMMEDIATE, and on PostgreSQL every
-// Update first locks the single revision row, which it holds until commit.
-// So the function given to Update sees data nobody else changes under it, a
-// read-modify-write (UpdatePrincipal, PutResource) never loses an update,
-// and revisions become visible in commit order, which is what lets a reader
-// follow the change feed from the last revision it applied without gaps.
+// Write transactions never lose an update and their revisions become
+// visible in commit order, which is what lets a reader follow the change
+// feed from the last revision it applied (asking for revision > last)
+// without missing one. The backends get there differently:
+//
+//   - SQLite has a single write connection that begins with BEGIN
+//     IMMEDIATE: writers run one at a time and bump the revision row.
+//   - PostgreSQL runs Update at SERIALIZABLE and takes no lock while fn
+//     runs, so writers on every replica run side by side. The database
+//     aborts (40001) a transaction that could not have run in some serial
+//     order with the others, and Update runs fn again; a read-modify-write
+//     (UpdatePrincipal, PutResource) or a check-then-write (a role
+//     assignment for a principal that exists, a cascade that lists what it
+//     deletes) therefore behaves as if writers were serial. Only the tail
+//     is serial: a writing transaction takes the commit lock (LOCK TABLE
+//     revision IN EXCLUSIVE MODE), writes its change rows under the
+//     revision after revision_seq, records it there and commits, and the
+//     lock goes with the commit. So a revision is taken only after every
+//     lower one has committed or failed. A COMMIT that fails after that
+//     leaves a gap in the numbering, never a reordering. After a few
+//     failed attempts Update takes the commit lock first, so that a hot
+//     conflict still completes.
 package sqlstore
 
 import (
@@ -32,8 +47,15 @@ const (
 	// defaultChangesLimit is used when Changes is called with limit <= 0.
 	defaultChangesLimit = 1000
 	// maxUpdateAttempts bounds how often Update runs fn when PostgreSQL
-	// reports a serialization failure or deadlock.
-	maxUpdateAttempts = 5
+	// reports a serialization failure, a deadlock or a commit that gave
+	// way to a pessimistic attempt. Those from pessimisticAttempt on run
+	// one at a time, so the later ones are there for the rare attempt that
+	// still loses (to the deadlock detector, while queued).
+	maxUpdateAttempts = 8
+	// pessimisticAttempt is the first attempt that takes the commit lock
+	// at its start: a transaction that lost this many races on hot rows
+	// waits its turn instead of racing again.
+	pessimisticAttempt = 4
 )
 
 // Store is a store.Store over database/sql. It is safe for concurrent use.
@@ -60,16 +82,16 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Update runs fn in one serialized read-write transaction; see the package
-// comment. The transaction is rolled back if fn returns an error or panics
-// (the panic continues after the rollback).
+// Update runs fn in one read-write transaction; see the package comment.
+// The transaction is rolled back if fn returns an error or panics (the panic
+// continues after the rollback).
 //
 // On PostgreSQL a serialization failure or deadlock reported by the
 // database makes Update run fn again, up to a few times, so fn must be safe
 // to re-run: it must not have effects outside the Tx it is given.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) (int64, error) {
 	for attempt := 1; ; attempt++ {
-		rev, err := s.updateOnce(ctx, fn)
+		rev, err := s.updateOnce(ctx, fn, attempt >= pessimisticAttempt)
 		if err == nil || attempt == maxUpdateAttempts || !s.d.retryable(err) {
 			return rev, err
 		}
@@ -83,8 +105,11 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) (int64, err
 	}
 }
 
-func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) error) (int64, error) {
-	sqlTx, err := s.writer.BeginTx(ctx, nil)
+// updateOnce runs fn once. pessimistic takes the commit lock before
+// anything else (PostgreSQL), so that a transaction that keeps colliding
+// runs alone: nothing can commit between its snapshot and its own commit.
+func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) error, pessimistic bool) (int64, error) {
+	sqlTx, err := s.writer.BeginTx(ctx, s.d.updateTxOptions)
 	if err != nil {
 		return 0, fmt.Errorf("store: begin update: %w", err)
 	}
@@ -93,8 +118,17 @@ func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) error) (int64,
 	defer func() { _ = sqlTx.Rollback() }()
 
 	var current int64
-	if err := sqlTx.QueryRowContext(ctx, s.d.lockRevision).Scan(&current); err != nil {
-		return 0, fmt.Errorf("store: lock revision: %w", mapErr(err))
+	if s.d.lockRevision != "" {
+		if err := sqlTx.QueryRowContext(ctx, s.d.lockRevision).Scan(&current); err != nil {
+			return 0, fmt.Errorf("store: lock revision: %w", mapErr(err))
+		}
+	}
+	locked := false
+	if pessimistic && s.d.lockCommitsFirst != "" {
+		if _, err := sqlTx.ExecContext(ctx, s.d.lockCommitsFirst); err != nil {
+			return 0, fmt.Errorf("store: lock commits: %w", mapErr(err))
+		}
+		locked = true
 	}
 	t := newTx(s.d, sqlTx, false, s.writerStmts)
 	if err := fn(t); err != nil {
@@ -107,11 +141,20 @@ func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) error) (int64,
 			if err := sqlTx.Commit(); err != nil {
 				return 0, fmt.Errorf("store: commit: %w", mapErr(err))
 			}
+		} else {
+			// Nothing was written; rolling back ends the transaction so
+			// that a write that forgot to record itself could not persist.
+			_ = sqlTx.Rollback()
+		}
+		if s.d.lockRevision != "" {
 			return current, nil
 		}
-		// Nothing was written; the deferred rollback ends the transaction
-		// so that a write that forgot to record itself could not persist.
-		return current, nil
+		return s.Revision(ctx)
+	}
+	if !locked && s.d.lockCommits != "" {
+		if _, err := sqlTx.ExecContext(ctx, s.d.lockCommits); err != nil {
+			return 0, fmt.Errorf("store: lock commits: %w", mapErr(err))
+		}
 	}
 	rev, err := t.commitChanges(ctx, current)
 	if err != nil {
@@ -175,7 +218,7 @@ func (s *Store) CompactChanges(ctx context.Context, olderThan time.Time) (int64,
 // Revision is the newest committed revision.
 func (s *Store) Revision(ctx context.Context) (int64, error) {
 	var rev int64
-	if err := s.reader.QueryRowContext(ctx, `SELECT value FROM revision`).Scan(&rev); err != nil {
+	if err := s.reader.QueryRowContext(ctx, s.d.revision).Scan(&rev); err != nil {
 		return 0, fmt.Errorf("store: read revision: %w", mapErr(err))
 	}
 	return rev, nil

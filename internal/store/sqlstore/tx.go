@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -70,10 +69,19 @@ func (t *tx) record(kind store.Kind, key string, op store.Op) {
 // bound-parameter limits.
 const changesPerInsert = 500
 
-// commitChanges bumps the revision once, from current to current+1, and
-// writes the pending changes with it. The caller commits.
+// commitChanges writes the pending changes under a new revision and returns
+// it. The caller commits.
+//
+// SQLite bumps the revision from current, which its single writer read at
+// the start. PostgreSQL takes the next one after revision_seq: the caller
+// holds the commit lock, so revisions are taken in the order they become
+// visible.
 func (t *tx) commitChanges(ctx context.Context, current int64) (int64, error) {
-	rev, at := current+1, time.Now()
+	at := time.Now()
+	if t.d.lockCommits != "" {
+		return t.commitChangesPostgres(ctx, at)
+	}
+	rev := current + 1
 	// Batches past the first go in statements of their own; the first goes
 	// with the bump.
 	for start := changesPerInsert; start < len(t.pending); start += changesPerInsert {
@@ -83,28 +91,46 @@ func (t *tx) commitChanges(ctx context.Context, current int64) (int64, error) {
 		}
 	}
 	values, args := t.changeRows(rev, 0, at)
-	if t.d.notifyChannel == "" {
-		if _, err := t.exec(ctx, `UPDATE revision SET value = ? WHERE value = ?`, rev, current); err != nil {
-			return 0, fmt.Errorf("store: bump revision: %w", err)
-		}
-		if _, err := t.exec(ctx, `INSERT INTO changes (revision, seq, kind, key, op, at) VALUES `+values, args...); err != nil {
-			return 0, fmt.Errorf("store: record changes of revision %d: %w", rev, err)
-		}
-		return rev, nil
+	if _, err := t.exec(ctx, `UPDATE revision SET value = ? WHERE value = ?`, rev, current); err != nil {
+		return 0, fmt.Errorf("store: bump revision: %w", err)
 	}
-	// PostgreSQL: the revision row has been locked since the transaction
-	// began, so the bump, the change rows and the notification (delivered
-	// at commit) are one statement — one round trip under the lock instead
-	// of three. A data-modifying CTE runs whether or not it is read; the
-	// notification's CTE is read so that it runs once. No row back means
-	// the revision moved under the lock, which cannot happen.
-	q := `WITH bump AS (UPDATE revision SET value = ? WHERE value = ? RETURNING value), ` +
-		`added AS (INSERT INTO changes (revision, seq, kind, key, op, at) VALUES ` + values + `), ` +
-		`announced AS (SELECT pg_notify(?, ?)) SELECT bump.value FROM bump, announced`
-	args = append(append([]any{rev, current}, args...), t.d.notifyChannel, strconv.FormatInt(rev, 10))
-	var got int64
-	if err := t.queryRow(ctx, q, args...).Scan(&got); err != nil {
-		return 0, fmt.Errorf("store: commit revision %d: %w", rev, mapErr(err))
+	if _, err := t.exec(ctx, `INSERT INTO changes (revision, seq, kind, key, op, at) VALUES `+values, args...); err != nil {
+		return 0, fmt.Errorf("store: record changes of revision %d: %w", rev, err)
+	}
+	return rev, nil
+}
+
+// commitChangesPostgres writes every change row under the next revision,
+// queues the notification (delivered at commit) and records the revision
+// in revision_seq, in one statement, so the commit lock is held for one
+// round trip and the COMMIT. The changes go as arrays, whatever their number.
+//
+// revision_seq is read and set rather than drawn with nextval: it is outside
+// every snapshot, and only the holder of the commit lock touches it, so the
+// row inserts — where a transaction that SERIALIZABLE has already doomed
+// learns it — come before the only step that is not rolled back. A failed
+// commit can still leave a gap, never a reordering.
+func (t *tx) commitChangesPostgres(ctx context.Context, at time.Time) (int64, error) {
+	kinds := make([]string, len(t.pending))
+	keys := make([]string, len(t.pending))
+	ops := make([]string, len(t.pending))
+	for i, c := range t.pending {
+		if wiretext.Check(c.Key) != nil {
+			return 0, store.ErrInvalidText
+		}
+		kinds[i], keys[i], ops[i] = string(c.Kind), c.Key, string(c.Op)
+	}
+	// setval reads every inserted row first, so it runs after them; r and
+	// announced are read, so each runs once.
+	const q = `WITH r AS (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END AS v FROM revision_seq), ` +
+		`added AS (INSERT INTO changes (revision, seq, kind, key, op, at) ` +
+		`SELECT r.v, x.seq, x.kind, x.key, x.op, ? FROM r, unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS x(kind, key, op, seq) ` +
+		`RETURNING revision), ` +
+		`announced AS (SELECT pg_notify(?, r.v::text) FROM r) ` +
+		`SELECT setval('revision_seq', (SELECT MAX(revision) FROM added)) FROM announced`
+	var rev int64
+	if err := t.queryRow(ctx, q, t.d.ts(at), kinds, keys, ops, t.d.notifyChannel).Scan(&rev); err != nil {
+		return 0, fmt.Errorf("store: commit changes: %w", mapErr(err))
 	}
 	return rev, nil
 }
