@@ -36,8 +36,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyless-io/keyless/internal/store"
@@ -76,6 +78,10 @@ type Store struct {
 	// listener follows other replicas' commits (PostgreSQL only).
 	listener *listener
 
+	// contention follows how many retries recent optimistic updates
+	// needed (PostgreSQL).
+	contention contention
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -90,9 +96,20 @@ var _ store.Store = (*Store)(nil)
 // database makes Update run fn again, up to a few times, so fn must be safe
 // to re-run: it must not have effects outside the Tx it is given.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) (int64, error) {
-	for attempt := 1; ; attempt++ {
+	// Under contention an optimistic first attempt mostly buys a retry;
+	// start pessimistic as often as recent updates needed one, so that
+	// writers that keep colliding (neighbouring keys in one index page)
+	// degrade to taking turns rather than to racing and retrying.
+	first := 1
+	if s.d.lockCommitsFirst != "" && rand.Float64() < s.contention.pessimism() {
+		first = pessimisticAttempt
+	}
+	for attempt := first; ; attempt++ {
 		rev, err := s.updateOnce(ctx, fn, attempt >= pessimisticAttempt)
 		if err == nil || attempt == maxUpdateAttempts || !s.d.retryable(err) {
+			if first == 1 {
+				s.contention.observe(attempt - 1)
+			}
 			return rev, err
 		}
 		// Jitter so that the transactions that collided do not collide again.
@@ -309,4 +326,22 @@ func (s *Store) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// contention is an exponentially weighted average of the retries per
+// optimistic update, over roughly the last sixteen, kept without a lock
+// (a lost sample only shifts the average slightly).
+type contention struct{ bits atomic.Uint64 }
+
+func (c *contention) rate() float64 { return math.Float64frombits(c.bits.Load()) }
+
+// pessimism is the share of updates to start pessimistic: the share of
+// recent optimistic ones that needed a retry, but never all, so that some
+// keep measuring and the store returns to racing when the conflicts end.
+func (c *contention) pessimism() float64 { return min(c.rate(), 0.9) }
+
+func (c *contention) observe(retries int) {
+	const weight = 1.0 / 16
+	r := c.rate()
+	c.bits.Store(math.Float64bits(r + weight*(min(float64(retries), 1)-r)))
 }
