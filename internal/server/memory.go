@@ -52,15 +52,12 @@ func parseMemoryLimit(s string) (auto bool, limit int64, err error) {
 }
 
 // autoMemoryLimit is the soft limit for a live heap: the live heap plus
-// three quarters again, at least memoryHeadroomMin. Below 512 MiB of live
-// heap it is above GOGC=100's goal (twice the live heap) and changes
-// nothing; above, it caps the goal, so that a replica holding a million
-// identities does not grow to twice its indexes between collections, for
-// a third more collections than GOGC=100 would run (room for half again
-// measurably slowed requests at a million identities: the collector ran
-// twice as often).
+// half again, at least memoryHeadroomMin. Below 512 MiB of live heap it is
+// above GOGC=100's goal (twice the live heap) and changes nothing; above,
+// it caps the goal, so that a replica holding a million identities does
+// not grow to twice its indexes between collections.
 func autoMemoryLimit(live uint64) int64 {
-	return int64(live + max(live/4*3, memoryHeadroomMin))
+	return int64(live + max(live/2, memoryHeadroomMin))
 }
 
 // applyMemoryLimit sets the configured limit and, for "auto", follows the

@@ -36,9 +36,8 @@ func TestAutoMemoryLimit(t *testing.T) {
 	}{
 		{0, 512 << 20},
 		{100 << 20, 612 << 20},
-		{512 << 20, 1 << 30},
-		{1 << 30, 1<<30 + 768<<20}, // three quarters again once that is more than 512 MiB
-		{2 << 30, 3<<30 + 512<<20},
+		{1 << 30, 1<<30 + 512<<20},
+		{2 << 30, 3 << 30}, // half again once that is more than 512 MiB
 	} {
 		if got := autoMemoryLimit(tc.live); got != tc.want {
 			t.Errorf("autoMemoryLimit(%d MiB) = %d MiB, want %d MiB", tc.live>>20, got>>20, tc.want>>20)

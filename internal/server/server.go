@@ -56,8 +56,7 @@ type Config struct {
 	Logger          *slog.Logger
 	Audit           *slog.Logger
 	// MemoryLimit is the Go runtime's soft memory limit: "auto" (or empty)
-	// follows the live heap with room for three quarters again (at least
-	// 512 MiB),
+	// follows the live heap with room for half again (at least 512 MiB),
 	// "off" sets none, and a size ("3GiB") sets that. GOMEMLIMIT in the
 	// environment overrides it.
 	MemoryLimit string
