@@ -55,11 +55,6 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 	Audit           *slog.Logger
-	// MemoryLimit is the Go runtime's soft memory limit: "auto" (or empty)
-	// follows the live heap with room for half again (at least 512 MiB),
-	// "off" sets none, and a size ("3GiB") sets that. GOMEMLIMIT in the
-	// environment overrides it.
-	MemoryLimit string
 	// ChangeRetention is how long change-feed entries are kept; a replica
 	// cut off for longer reloads its indexes when it returns. 0 means 24h.
 	ChangeRetention time.Duration
@@ -151,9 +146,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.ChangeRetention <= 0 {
 		cfg.ChangeRetention = 24 * time.Hour
-	}
-	if _, _, err := parseMemoryLimit(cfg.MemoryLimit); err != nil {
-		return nil, err
 	}
 	if cfg.Audit == nil {
 		cfg.Audit = cfg.Logger.With("log", "audit")
@@ -414,7 +406,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	go s.compactChanges(feedCtx)
 	go s.refreshStatistics(feedCtx)
-	s.applyMemoryLimit(feedCtx)
 	go s.recoverDeployments(feedCtx)
 	go s.usageFlusher.Run(feedCtx)
 	go s.runActivityLog(feedCtx)
