@@ -102,18 +102,7 @@ func (e *Engine) LoadFrom(ctx context.Context, s store.Store) error {
 		for _, r := range roles {
 			idx.putRole(r)
 		}
-		// Streamed straight into the new index: at millions of assignments,
-		// a slice of every store record first would double the memory the
-		// start needs.
-		var a store.RoleAssignment
-		if err := tx.EachAssignmentGrant(ctx, func(g store.AssignmentGrant) error {
-			a.Name, a.Scope, a.RoleDefinitionID, a.PrincipalID = g.Name, g.Scope, g.RoleDefinitionID, g.PrincipalID
-			idx.appendAssignment(&a)
-			if n := e.loading.Add(1); n%(1<<16) == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return nil
-		}); err != nil {
+		if err := e.streamAssignments(ctx, tx, idx); err != nil {
 			return err
 		}
 		mgroups, err := tx.ListManagementGroups(ctx)
@@ -395,4 +384,59 @@ func (e *Engine) WaitFor(ctx context.Context, rev int64) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// loadBatch is how many assignments the reader hands the builder at once.
+const loadBatch = 4096
+
+// streamAssignments reads every assignment into idx. It is streamed, as a
+// slice of every store record first would double the memory the start
+// needs at millions of assignments, and pipelined: one goroutine decodes
+// rows (the database driver's work) while another builds the index, so
+// the two halves of the load use two cores instead of taking turns on one.
+func (e *Engine) streamAssignments(ctx context.Context, tx store.Tx, idx *index) error {
+	batches := make(chan []store.AssignmentGrant, 4)
+	spare := make(chan []store.AssignmentGrant, 6)
+	built := make(chan struct{})
+	go func() {
+		defer close(built)
+		var a store.RoleAssignment
+		for b := range batches {
+			for i := range b {
+				g := &b[i]
+				a.Name, a.Scope, a.RoleDefinitionID, a.PrincipalID = g.Name, g.Scope, g.RoleDefinitionID, g.PrincipalID
+				idx.appendAssignment(&a)
+			}
+			e.loading.Add(int64(len(b)))
+			clear(b) // let the decoded strings the index did not keep go
+			select {
+			case spare <- b[:0]:
+			default:
+			}
+		}
+	}()
+	cur := make([]store.AssignmentGrant, 0, loadBatch)
+	err := tx.EachAssignmentGrant(ctx, func(g store.AssignmentGrant) error {
+		cur = append(cur, g)
+		if len(cur) < loadBatch {
+			return nil
+		}
+		select {
+		case batches <- cur:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case cur = <-spare:
+		default:
+			cur = make([]store.AssignmentGrant, 0, loadBatch)
+		}
+		return nil
+	})
+	if err == nil && len(cur) > 0 {
+		batches <- cur
+	}
+	close(batches)
+	<-built
+	return err
 }

@@ -3,6 +3,7 @@ package authz
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/keyless-io/keyless/internal/store"
@@ -52,5 +53,36 @@ func TestGrantsByPrincipal(t *testing.T) {
 	}
 	if as := got["p0"]; len(as) != 5 || !slices.ContainsFunc(as, func(a store.AssignmentGrant) bool { return a.Name == "Legacy-Name" && a.Scope == "/" }) {
 		t.Errorf("p0: %+v", as)
+	}
+}
+
+// TestLoadFromMany: a load spanning many of the reader's batches (and a
+// partial last one) holds every assignment, decides on the last as on the
+// first, and reports its progress to the end.
+func TestLoadFromMany(t *testing.T) {
+	s := newFakeStore()
+	for _, r := range BuiltinRoles() {
+		s.roles[strings.ToLower(r.ID)] = r
+	}
+	const n = 3*loadBatch + 17
+	for i := range n {
+		a := store.RoleAssignment{Name: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i), PrincipalID: fmt.Sprintf("p%d", i%100),
+			RoleDefinitionID: RoleReader, Scope: fmt.Sprintf("/subscriptions/s/resourceGroups/g%d", i)}
+		s.assignments[strings.ToLower(a.Name)] = a
+	}
+	e := New()
+	if err := e.LoadFrom(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Stats(); st.Assignments != n {
+		t.Fatalf("%d assignments loaded, want %d", st.Assignments, n)
+	}
+	if got := e.Loading(); got != n {
+		t.Errorf("progress %d, want %d", got, n)
+	}
+	for _, i := range []int{0, loadBatch, n - 1} {
+		if !e.Allowed(fmt.Sprintf("p%d", i%100), "Microsoft.Web/sites/read", fmt.Sprintf("/subscriptions/s/resourceGroups/g%d/providers/Microsoft.Web/sites/w", i)) {
+			t.Errorf("assignment %d not applied", i)
+		}
 	}
 }
