@@ -80,6 +80,7 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 	f.StringVar(&cfg.MasterKey, "master-key", "", "base64 master key sealing private keys at rest (env KEYLESS_MASTER_KEY; default: <data-dir>/master.key)")
 	f.DurationVar(&cfg.TokenLifetime, "token-lifetime", time.Hour, "lifetime of issued access tokens (at most 24h10m)")
 	f.DurationVar(&cfg.KeyRotation, "key-rotation", 30*24*time.Hour, "rotate the token-signing key when it is older than this (0 disables)")
+	f.StringVar(&cfg.DebugListen, "debug-listen", "", "serve Go's runtime profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty")
 	f.DurationVar(&cfg.ChangeRetention, "change-retention", 24*time.Hour, "how long change-feed entries are kept for replicas to catch up; one cut off longer reloads its indexes")
 	f.IntVar(&cfg.FederatedCredentialLimit, "federated-credential-limit", 20, "federated identity credentials allowed per user-assigned identity (Azure: 20; negative: unlimited)")
 	f.Float64Var(&cfg.ClientAuthFailureRate, "client-auth-failure-rate", sts.DefaultClientAuthFailureRate, "failed client authentications per second per source address before the token service answers 429 (negative: unlimited)")

@@ -55,6 +55,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 	Audit           *slog.Logger
+	// DebugListen, when set, serves Go's runtime profiles (net/http/pprof)
+	// on this loopback address.
+	DebugListen string
 	// ChangeRetention is how long change-feed entries are kept; a replica
 	// cut off for longer reloads its indexes when it returns. 0 means 24h.
 	ChangeRetention time.Duration
@@ -146,6 +149,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.ChangeRetention <= 0 {
 		cfg.ChangeRetention = 24 * time.Hour
+	}
+	if err := checkDebugListen(cfg.DebugListen); err != nil {
+		return nil, err
 	}
 	if cfg.Audit == nil {
 		cfg.Audit = cfg.Logger.With("log", "audit")
@@ -406,6 +412,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	go s.compactChanges(feedCtx)
 	go s.refreshStatistics(feedCtx)
+	s.serveDebug(feedCtx)
 	go s.recoverDeployments(feedCtx)
 	go s.usageFlusher.Run(feedCtx)
 	go s.runActivityLog(feedCtx)
