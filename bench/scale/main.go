@@ -50,6 +50,9 @@ import (
 
 type options struct {
 	keyless, dataDir, dsn, listen string
+	// serverArgs are passed to the server as they are (-server-arg,
+	// repeatable), e.g. --debug-listen=127.0.0.1:6060 to profile it.
+	serverArgs stringList
 	identities, assignments       int
 	duration                      time.Duration
 	conc                          int
@@ -69,6 +72,7 @@ func main() {
 	flag.IntVar(&o.conc, "c", 8, "concurrent clients per load phase")
 	flag.BoolVar(&o.reseed, "reseed", false, "delete the data directory and seed again")
 	flag.StringVar(&o.profile, "heap-profile", "", "instead of starting the server, load its indexes from the seeded store in this process and write a heap profile here")
+	flag.Var(&o.serverArgs, "server-arg", "an argument for the server, e.g. --debug-listen=127.0.0.1:6060 (repeatable)")
 	flag.StringVar(&o.cpuProfile, "cpu-profile", "", "with -heap-profile, also write a CPU profile of the load here")
 	flag.Parse()
 	if !strings.HasPrefix(o.listen, "127.0.0.1:") && !strings.HasPrefix(o.listen, "localhost:") {
@@ -216,6 +220,7 @@ func start(o options, logs io.Writer) (*server, error) {
 	if o.dsn != "" {
 		args = append(args, "--store", o.dsn)
 	}
+	args = append(args, o.serverArgs...)
 	cmd := exec.Command(o.keyless, args...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	s := &server{cmd: cmd, began: time.Now(), baseURL: "https://" + o.listen,
@@ -456,3 +461,9 @@ func phase(name string, d time.Duration, conc int, op func(context.Context) erro
 	log.Printf("%s: %.0f/s, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d errors", name, r.PerSecond, r.P50Ms, r.P99Ms, r.MaxMs, errs)
 	return r
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
