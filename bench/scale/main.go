@@ -52,12 +52,12 @@ type options struct {
 	keyless, dataDir, dsn, listen string
 	// serverArgs are passed to the server as they are (-server-arg,
 	// repeatable), e.g. --debug-listen=127.0.0.1:6060 to profile it.
-	serverArgs stringList
-	identities, assignments       int
-	duration                      time.Duration
-	conc                          int
-	reseed                        bool
-	profile, cpuProfile           string
+	serverArgs              stringList
+	identities, assignments int
+	duration                time.Duration
+	conc                    int
+	reseed                  bool
+	profile, cpuProfile     string
 }
 
 func main() {
