@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -176,102 +177,120 @@ func (f *fixture) stored(id string) store.Resource {
 }
 
 // checkInvariants asserts the lifecycle invariants of DESIGN.md over the
-// whole store: no managed-identity principal without its owner resource, no
-// owner resource without its principal, no role assignment without its
-// principal or scoped under a deleted container, no attachment to a missing
-// user-assigned identity, no federated credential without its identity.
+// whole store (see lifecycleProblems).
 func (f *fixture) checkInvariants() {
 	f.t.Helper()
 	var problems []string
 	f.view(func(tx store.Tx) error {
-		ctx := f.ctx
-		all, err := tx.ListResources(ctx, store.ResourceFilter{})
-		if err != nil {
-			return err
-		}
-		byID := map[string]store.Resource{}
-		for _, r := range all {
-			byID[strings.ToLower(r.ID)] = r
-		}
-		for _, kind := range []store.PrincipalKind{store.PrincipalSystemAssigned, store.PrincipalUserAssigned} {
-			ps, err := tx.ListPrincipals(ctx, store.PrincipalFilter{Kind: kind})
-			if err != nil {
-				return err
-			}
-			for _, p := range ps {
-				owner, ok := byID[strings.ToLower(p.ResourceID)]
-				switch {
-				case !ok:
-					problems = append(problems, "principal "+p.ObjectID+" ("+string(kind)+") has no owner resource "+p.ResourceID)
-				case owner.PrincipalID != p.ObjectID:
-					problems = append(problems, "principal "+p.ObjectID+" is not the principal of its owner "+owner.ID)
-				case (kind == store.PrincipalUserAssigned) != strings.EqualFold(owner.Type, resources.UserAssignedIdentityType):
-					problems = append(problems, "principal "+p.ObjectID+" has the wrong kind for "+owner.ID)
-				}
-			}
-		}
-		for _, r := range all {
-			if r.PrincipalID != "" {
-				p, err := tx.GetPrincipal(ctx, r.PrincipalID)
-				if err != nil || !strings.EqualFold(p.ResourceID, r.ID) {
-					problems = append(problems, "resource "+r.ID+" has a missing or foreign principal "+r.PrincipalID)
-				}
-			}
-			if strings.EqualFold(r.Type, resources.UserAssignedIdentityType) && r.PrincipalID == "" {
-				problems = append(problems, "identity "+r.ID+" has no principal")
-			}
-			for _, id := range r.UserAssignedIdentities {
-				u, ok := byID[strings.ToLower(id)]
-				if !ok || !strings.EqualFold(u.Type, resources.UserAssignedIdentityType) {
-					problems = append(problems, "resource "+r.ID+" holds missing identity "+id)
-				}
-			}
-			if _, err := tx.GetResourceGroup(ctx, r.SubscriptionID, r.ResourceGroup); err != nil {
-				problems = append(problems, "resource "+r.ID+" has no resource group")
-			}
-			if strings.EqualFold(r.Type, resources.UserAssignedIdentityType) {
-				continue
-			}
-			segs := strings.Split(strings.Trim(r.ID, "/"), "/")
-			if len(segs) > 8 {
-				if _, ok := byID[strings.ToLower("/"+strings.Join(segs[:len(segs)-2], "/"))]; !ok {
-					problems = append(problems, "child resource "+r.ID+" has no parent")
-				}
-			}
-		}
-		assignments, err := tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{})
-		if err != nil {
-			return err
-		}
-		for _, a := range assignments {
-			if _, err := tx.GetPrincipal(ctx, a.PrincipalID); err != nil {
-				problems = append(problems, "assignment "+a.Name+" has no principal "+a.PrincipalID)
-			}
-			segs := strings.Split(strings.Trim(a.Scope, "/"), "/")
-			if len(segs) >= 4 {
-				if _, err := tx.GetResourceGroup(ctx, segs[1], segs[3]); err != nil {
-					problems = append(problems, "assignment "+a.Name+" is scoped under a missing group: "+a.Scope)
-				}
-			}
-			if len(segs) >= 8 {
-				if _, ok := byID[strings.ToLower("/"+strings.Join(segs[:8], "/"))]; !ok {
-					problems = append(problems, "assignment "+a.Name+" is scoped under a missing resource: "+a.Scope)
-				}
-			}
-		}
-		for _, r := range all {
-			if !strings.EqualFold(r.Type, resources.UserAssignedIdentityType) {
-				continue
-			}
-			if _, err := tx.ListFederatedCredentials(ctx, r.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		problems, err = lifecycleProblems(f.ctx, tx)
+		return err
 	})
 	for _, p := range problems {
 		f.t.Errorf("invariant violated: %s", p)
 	}
+}
+
+// lifecycleProblems lists every violation of the lifecycle invariants of
+// DESIGN.md in the store: no managed-identity principal without its owner
+// resource, no owner resource without its principal, no role assignment
+// without its principal or scoped under a deleted container, no attachment
+// to a missing user-assigned identity (and the attachment index agreeing
+// with the resources), no federated credential without its identity.
+func lifecycleProblems(ctx context.Context, tx store.Tx) ([]string, error) {
+	var problems []string
+	all, err := tx.ListResources(ctx, store.ResourceFilter{})
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]store.Resource{}
+	for _, r := range all {
+		byID[strings.ToLower(r.ID)] = r
+	}
+	for _, kind := range []store.PrincipalKind{store.PrincipalSystemAssigned, store.PrincipalUserAssigned} {
+		ps, err := tx.ListPrincipals(ctx, store.PrincipalFilter{Kind: kind})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			owner, ok := byID[strings.ToLower(p.ResourceID)]
+			switch {
+			case !ok:
+				problems = append(problems, "principal "+p.ObjectID+" ("+string(kind)+") has no owner resource "+p.ResourceID)
+			case owner.PrincipalID != p.ObjectID:
+				problems = append(problems, "principal "+p.ObjectID+" is not the principal of its owner "+owner.ID)
+			case (kind == store.PrincipalUserAssigned) != strings.EqualFold(owner.Type, resources.UserAssignedIdentityType):
+				problems = append(problems, "principal "+p.ObjectID+" has the wrong kind for "+owner.ID)
+			}
+		}
+	}
+	for _, r := range all {
+		if r.PrincipalID != "" {
+			p, err := tx.GetPrincipal(ctx, r.PrincipalID)
+			if err != nil || !strings.EqualFold(p.ResourceID, r.ID) {
+				problems = append(problems, "resource "+r.ID+" has a missing or foreign principal "+r.PrincipalID)
+			}
+		}
+		if strings.EqualFold(r.Type, resources.UserAssignedIdentityType) && r.PrincipalID == "" {
+			problems = append(problems, "identity "+r.ID+" has no principal")
+		}
+		for _, id := range r.UserAssignedIdentities {
+			u, ok := byID[strings.ToLower(id)]
+			if !ok || !strings.EqualFold(u.Type, resources.UserAssignedIdentityType) {
+				problems = append(problems, "resource "+r.ID+" holds missing identity "+id)
+			}
+		}
+		if _, err := tx.GetResourceGroup(ctx, r.SubscriptionID, r.ResourceGroup); err != nil {
+			problems = append(problems, "resource "+r.ID+" has no resource group")
+		}
+		if strings.EqualFold(r.Type, resources.UserAssignedIdentityType) {
+			continue
+		}
+		segs := strings.Split(strings.Trim(r.ID, "/"), "/")
+		if len(segs) > 8 {
+			if _, ok := byID[strings.ToLower("/"+strings.Join(segs[:len(segs)-2], "/"))]; !ok {
+				problems = append(problems, "child resource "+r.ID+" has no parent")
+			}
+		}
+	}
+	assignments, err := tx.ListRoleAssignments(ctx, store.RoleAssignmentFilter{})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range assignments {
+		if _, err := tx.GetPrincipal(ctx, a.PrincipalID); err != nil {
+			problems = append(problems, "assignment "+a.Name+" has no principal "+a.PrincipalID)
+		}
+		segs := strings.Split(strings.Trim(a.Scope, "/"), "/")
+		if len(segs) >= 4 {
+			if _, err := tx.GetResourceGroup(ctx, segs[1], segs[3]); err != nil {
+				problems = append(problems, "assignment "+a.Name+" is scoped under a missing group: "+a.Scope)
+			}
+		}
+		if len(segs) >= 8 {
+			if _, ok := byID[strings.ToLower("/"+strings.Join(segs[:8], "/"))]; !ok {
+				problems = append(problems, "assignment "+a.Name+" is scoped under a missing resource: "+a.Scope)
+			}
+		}
+	}
+	for _, r := range all {
+		if !strings.EqualFold(r.Type, resources.UserAssignedIdentityType) {
+			continue
+		}
+		if _, err := tx.ListFederatedCredentials(ctx, r.ID); err != nil {
+			return nil, err
+		}
+		holders, err := tx.ListResources(ctx, store.ResourceFilter{AttachedIdentity: r.ID})
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range holders {
+			if !slices.ContainsFunc(h.UserAssignedIdentities, func(u string) bool { return strings.EqualFold(u, r.ID) }) {
+				problems = append(problems, "the attachment index says "+h.ID+" holds "+r.ID+"; the resource does not")
+			}
+		}
+	}
+	return problems, nil
 }
 
 func ids(v resources.ResourceView) []string {
