@@ -463,25 +463,33 @@ func (s *Server) logStart() {
 }
 
 func (s *Server) rotateKeys(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, time.Minute, func() {
 		if since := s.keys.ActiveSince(); !since.IsZero() && time.Since(since) >= s.cfg.KeyRotation {
 			kid, rev, err := token.Rotate(ctx, s.inst.Store, s.inst.Keyring)
 			if err != nil {
 				s.cfg.Logger.Error("automatic signing-key rotation failed", "err", err)
-				continue
+				return
 			}
 			_ = s.follower.WaitFor(ctx, rev)
 			s.cfg.Logger.Info("rotated the token-signing key", "kid", kid)
 		}
 		if err := token.Prune(ctx, s.inst.Store, MaxTokenLifetime); err != nil {
 			s.cfg.Logger.Warn("pruning expired signing keys failed", "err", err)
+		}
+	})
+}
+
+// every runs fn at each interval until ctx ends (not at once: the
+// maintenance loops start with the replica, which has just loaded).
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
 		}
 	}
 }
@@ -492,14 +500,7 @@ func (s *Server) rotateKeys(ctx context.Context) {
 // is one catalogue read. Every replica may run it: a table one replica
 // analyzed is no longer stale for the others.
 func (s *Server) refreshStatistics(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, time.Minute, func() {
 		analyzed, err := s.inst.Store.RefreshStatistics(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("refreshing the database's statistics failed; will retry", "err", err)
@@ -507,21 +508,14 @@ func (s *Server) refreshStatistics(ctx context.Context) {
 		if len(analyzed) > 0 {
 			s.cfg.Logger.Info("refreshed the database's statistics", "tables", analyzed)
 		}
-	}
+	})
 }
 
 // compactChanges trims the change feed, and deletes expired join tokens
 // and launch grants and usage older than its retention, every few
 // minutes. Every replica may run it: all three are idempotent.
 func (s *Server) compactChanges(ctx context.Context) {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, 5*time.Minute, func() {
 		if _, err := s.inst.Store.CompactChanges(ctx, time.Now().Add(-s.cfg.ChangeRetention)); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("change-feed compaction failed; will retry", "err", err)
 		}
@@ -536,7 +530,7 @@ func (s *Server) compactChanges(ctx context.Context) {
 		}
 		s.compactActivityLog(ctx)
 		s.purgeDeletedSecrets(ctx)
-	}
+	})
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
