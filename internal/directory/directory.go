@@ -109,7 +109,7 @@ func (d *Directory) Reload(ctx context.Context) error {
 			return err
 		}
 		for _, e := range sps {
-			if e.creds, err = tx.ListCredentials(ctx, e.principal().ObjectID); err != nil {
+			if e.creds, err = tx.ListCredentials(ctx, e.objectID()); err != nil {
 				return err
 			}
 		}

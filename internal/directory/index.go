@@ -135,16 +135,22 @@ func (x *index) each(fn func(*entry)) {
 	}
 }
 
+// objectID is the object ID as stored.
+func (e *entry) objectID() string {
+	if e.ids != nil {
+		return e.ids.object
+	}
+	return e.object.String()
+}
+
 // principal rebuilds the principal as stored.
 func (e *entry) principal() store.Principal {
-	p := store.Principal{DisplayName: e.display, Kind: e.kind, CreatedAt: e.createdAt}
-	if e.ids != nil {
-		p.ObjectID, p.AppID = e.ids.object, e.ids.app
-	} else {
-		p.ObjectID = e.object.String()
-		if e.hasApp {
-			p.AppID = e.app.String()
-		}
+	p := store.Principal{ObjectID: e.objectID(), DisplayName: e.display, Kind: e.kind, CreatedAt: e.createdAt}
+	switch {
+	case e.ids != nil:
+		p.AppID = e.ids.app
+	case e.hasApp:
+		p.AppID = e.app.String()
 	}
 	if e.parent != "" {
 		p.ResourceID = e.parent + e.name
