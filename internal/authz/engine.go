@@ -719,32 +719,59 @@ func (idx *index) nameOf(a *assignment) string {
 // newAssignment indexes everything about a but its place in the
 // principal's grants.
 func (idx *index) newAssignment(a *store.RoleAssignment) (*principalState, *assignment) {
-	if old := idx.lookup(a.Name); old != nil {
+	g, kind := parseName(a.Name)
+	if old := idx.lookupParsed(g, kind, a.Name); old != nil {
 		idx.removeAssignment(old)
 	}
 	ps := idx.state(lowerKey(a.PrincipalID))
 	scope := idx.internScope(a.Scope)
 	role := idx.slot(roleKey(a.RoleDefinitionID))
+	return ps, idx.addAssignment(ps, scope, role, g, kind, a.Name)
+}
+
+// parseName is how an assignment's name is kept: its GUID and kind (name
+// is needed besides only when the kind is not nameGUID).
+func parseName(name string) (guid.GUID, uint8) {
+	g, ok := guid.Parse(name)
+	switch {
+	case !ok:
+		return g, nameOther
+	case g.String() != name:
+		return g, nameGUIDCased
+	}
+	return g, nameGUID
+}
+
+// lookupParsed is lookup for a name parseName has read.
+func (idx *index) lookupParsed(g guid.GUID, kind uint8, name string) *assignment {
+	if kind == nameOther {
+		return idx.oddAssignments[lowerKey(name)]
+	}
+	return idx.assignments[g]
+}
+
+// addAssignment indexes a new assignment of role to ps at scope, whose
+// reference the caller has taken, under a name no other assignment has.
+func (idx *index) addAssignment(ps *principalState, scope *scopeEntry, role *roleSlot, g guid.GUID, kind uint8, name string) *assignment {
 	role.refs++
-	asg := &assignment{principal: ps, scope: scope, role: role}
-	if g, ok := guid.Parse(a.Name); ok {
-		asg.guid = g
-		if g.String() != a.Name {
-			asg.nameKind = nameGUIDCased
-			idx.oddNames[asg] = a.Name
-		}
+	asg := &assignment{guid: g, nameKind: kind, principal: ps, scope: scope, role: role}
+	switch kind {
+	case nameGUID:
 		idx.assignments[g] = asg
-	} else {
-		asg.nameKind = nameOther
-		idx.oddNames[asg] = a.Name
-		idx.oddAssignments[lowerKey(a.Name)] = asg
+	case nameGUIDCased:
+		idx.oddNames[asg] = name
+		idx.assignments[g] = asg
+	default:
+		asg.guid = guid.GUID{}
+		idx.oddNames[asg] = name
+		idx.oddAssignments[lowerKey(name)] = asg
 	}
 	mask := scopeMask(scope)
 	if mask&groupBit != 0 {
 		idx.groupGrants++
 	}
 	ps.depthMask |= mask
-	return ps, asg
+	return asg
 }
 
 // appendAssignment is the bulk-load form: grants are sorted once at the end.
@@ -766,23 +793,7 @@ func (idx *index) deleteAssignment(name string) {
 }
 
 func (idx *index) removeAssignment(a *assignment) {
-	switch a.nameKind {
-	case nameOther:
-		delete(idx.oddAssignments, lowerKey(idx.oddNames[a]))
-		delete(idx.oddNames, a)
-	case nameGUIDCased:
-		delete(idx.oddNames, a)
-		fallthrough
-	default:
-		delete(idx.assignments, a.guid)
-	}
-	if scopeMask(a.scope)&groupBit != 0 {
-		idx.groupGrants--
-	}
-	if a.role.refs--; a.role.refs == 0 && a.role.role == nil {
-		delete(idx.roles, a.role.id)
-	}
-	idx.releaseScope(a.scope)
+	idx.forgetAssignment(a)
 	ps := a.principal
 	h := a.scope.hash
 	for i := ps.search(h); i < len(ps.grants) && ps.grants[i].scopeHash == h; i++ {
@@ -800,6 +811,28 @@ func (idx *index) removeAssignment(a *assignment) {
 		}
 	}
 	idx.dropIfEmpty(ps)
+}
+
+// forgetAssignment drops an assignment from everything but its
+// principal's grants.
+func (idx *index) forgetAssignment(a *assignment) {
+	switch a.nameKind {
+	case nameOther:
+		delete(idx.oddAssignments, lowerKey(idx.oddNames[a]))
+		delete(idx.oddNames, a)
+	case nameGUIDCased:
+		delete(idx.oddNames, a)
+		fallthrough
+	default:
+		delete(idx.assignments, a.guid)
+	}
+	if scopeMask(a.scope)&groupBit != 0 {
+		idx.groupGrants--
+	}
+	if a.role.refs--; a.role.refs == 0 && a.role.role == nil {
+		delete(idx.roles, a.role.id)
+	}
+	idx.releaseScope(a.scope)
 }
 
 // dropIfEmpty forgets a principal that holds nothing, belongs to no group

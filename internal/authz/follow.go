@@ -87,13 +87,21 @@ func (e *Engine) LoadFrom(ctx context.Context, s store.Store) error {
 	if err != nil {
 		return err
 	}
+	return e.loadStore(ctx, s, rev, func(ctx context.Context, tx store.Tx, idx *index) error {
+		return e.streamAssignments(ctx, tx, idx)
+	})
+}
+
+// loadStore builds a new index from the store, with the assignments read by
+// assignments, and installs it as reflecting revision rev.
+func (e *Engine) loadStore(ctx context.Context, s store.Store, rev int64, assignments func(context.Context, store.Tx, *index) error) error {
 	var (
 		idx     *index
 		members = map[string][]string{}
 		tree    *groupTree
 	)
 	e.loading.Store(0)
-	err = s.View(ctx, func(tx store.Tx) error {
+	err := s.View(ctx, func(tx store.Tx) error {
 		roles, err := tx.ListRoleDefinitions(ctx)
 		if err != nil {
 			return err
@@ -102,7 +110,7 @@ func (e *Engine) LoadFrom(ctx context.Context, s store.Store) error {
 		for _, r := range roles {
 			idx.putRole(r)
 		}
-		if err := e.streamAssignments(ctx, tx, idx); err != nil {
+		if err := assignments(ctx, tx, idx); err != nil {
 			return err
 		}
 		mgroups, err := tx.ListManagementGroups(ctx)
