@@ -55,18 +55,14 @@ func (x *index) put(p store.Principal, creds []store.Credential) *entry {
 	objGUID, objOK := guid.Parse(p.ObjectID)
 	appGUID, appOK := guid.Parse(p.AppID)
 	e.object, e.app = objGUID, appGUID
+	if !e.hasApp {
+		e.app = guid.GUID{}
+	}
 	if !objOK || objGUID.String() != p.ObjectID || e.hasApp && (!appOK || appGUID.String() != p.AppID) {
 		e.ids = &storedIDs{object: p.ObjectID, app: p.AppID}
 	}
 	if i := strings.LastIndexByte(p.ResourceID, '/'); i >= 0 {
-		parent := p.ResourceID[:i+1]
-		if interned, ok := x.parentPaths[parent]; ok {
-			parent = interned
-		} else {
-			parent = strings.Clone(parent)
-			x.parentPaths[parent] = parent
-		}
-		e.parent, e.name = parent, strings.Clone(p.ResourceID[i+1:])
+		e.parent, e.name = x.internParent(p.ResourceID[:i+1]), strings.Clone(p.ResourceID[i+1:])
 	} else {
 		e.name = p.ResourceID
 	}
@@ -74,19 +70,43 @@ func (x *index) put(p store.Principal, creds []store.Credential) *entry {
 	if e.display == e.name {
 		e.display = e.name
 	}
-	if objOK {
-		x.byObject[objGUID] = e
-	} else {
-		x.oddObjects[strings.ToLower(p.ObjectID)] = e
+	x.insert(e)
+	return e
+}
+
+// insert adds an entry whose object ID the index does not hold.
+func (x *index) insert(e *entry) {
+	switch {
+	case e.ids == nil:
+		x.byObject[e.object] = e
+	default:
+		if g, ok := guid.Parse(e.ids.object); ok {
+			x.byObject[g] = e
+		} else {
+			x.oddObjects[strings.ToLower(e.ids.object)] = e
+		}
 	}
 	switch {
 	case !e.hasApp:
-	case appOK:
-		x.byApp[appGUID] = e
+	case e.ids == nil:
+		x.byApp[e.app] = e
 	default:
-		x.oddApps[strings.ToLower(p.AppID)] = e
+		if g, ok := guid.Parse(e.ids.app); ok {
+			x.byApp[g] = e
+		} else {
+			x.oddApps[strings.ToLower(e.ids.app)] = e
+		}
 	}
-	return e
+}
+
+// internParent returns the index's copy of a resource parent path.
+func (x *index) internParent(parent string) string {
+	if interned, ok := x.parentPaths[parent]; ok {
+		return interned
+	}
+	parent = strings.Clone(parent)
+	x.parentPaths[parent] = parent
+	return parent
 }
 
 func (x *index) remove(objectID string) {
