@@ -23,6 +23,7 @@ func serverCommand() *cobra.Command {
 	var (
 		cfg       server.Config
 		logFormat string
+		snapshots bool
 		logLevel  string
 		auditLog  string
 	)
@@ -35,6 +36,10 @@ On first start it initialises the data directory: a tenant and a default
 subscription, a CA (ca.pem) and server certificate, token-signing keys, and an
 administrator service principal holding Owner at "/", whose credentials are
 written to admin-credentials.json (mode 0600). Later starts reuse all of it.
+
+The in-memory indexes (principals, role assignments) are snapshotted into the
+data directory (index-*.snapshot, mode 0600), so that a restart reads them back
+and replays only the changes since, instead of reading the whole store.
 
 The store is SQLite in the data directory unless --store names a PostgreSQL
 database (postgres://...), which several replicas may share; replicas must then
@@ -49,6 +54,7 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 				return err
 			}
 			cfg.Logger = logger
+			cfg.DisableIndexSnapshots = !snapshots
 			audit, closeAudit, err := newAuditLogger(auditLog, logFormat)
 			if err != nil {
 				return err
@@ -82,6 +88,8 @@ share the master key too (--master-key or KEYLESS_MASTER_KEY).`,
 	f.DurationVar(&cfg.KeyRotation, "key-rotation", 30*24*time.Hour, "rotate the token-signing key when it is older than this (0 disables)")
 	f.StringVar(&cfg.DebugListen, "debug-listen", "", "serve Go's runtime profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty")
 	f.DurationVar(&cfg.ChangeRetention, "change-retention", 24*time.Hour, "how long change-feed entries are kept for replicas to catch up; one cut off longer reloads its indexes")
+	f.BoolVar(&snapshots, "index-snapshots", true, "keep snapshots of the in-memory indexes in the data directory and start from them (false: every start reads the whole store)")
+	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", 10*time.Minute, "rewrite the index snapshots this often when anything changed (sooner after 20,000 revisions, and at shutdown)")
 	f.IntVar(&cfg.FederatedCredentialLimit, "federated-credential-limit", 20, "federated identity credentials allowed per user-assigned identity (Azure: 20; negative: unlimited)")
 	f.Float64Var(&cfg.ClientAuthFailureRate, "client-auth-failure-rate", sts.DefaultClientAuthFailureRate, "failed client authentications per second per source address before the token service answers 429 (negative: unlimited)")
 	f.IntVar(&cfg.ClientAuthFailureBurst, "client-auth-failure-burst", sts.DefaultClientAuthFailureBurst, "burst of failed client authentications allowed per source address above the rate")

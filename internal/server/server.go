@@ -61,6 +61,12 @@ type Config struct {
 	// ChangeRetention is how long change-feed entries are kept; a replica
 	// cut off for longer reloads its indexes when it returns. 0 means 24h.
 	ChangeRetention time.Duration
+	// DisableIndexSnapshots turns off the index snapshots in the data
+	// directory (snapshots.go): every start then reads the whole store.
+	DisableIndexSnapshots bool
+	// SnapshotInterval is how often the index snapshots are rewritten
+	// when anything changed (sooner after many changes); 0 means 10m.
+	SnapshotInterval time.Duration
 	// FederatedCredentialLimit caps federated identity credentials per
 	// user-assigned identity; negative means unlimited, 0 Azure's 20.
 	FederatedCredentialLimit int
@@ -116,8 +122,12 @@ type Server struct {
 	follower *feed.Follower
 	metrics  *metrics.Metrics
 	engine   *authz.Engine
-	arm      *arm.Server
-	deployer *deploy.Engine
+	// snaps are the index snapshots this replica keeps (snapshots.go),
+	// and fromStore says the indexes were read from the store at start.
+	snaps     snapshots
+	fromStore bool
+	arm       *arm.Server
+	deployer  *deploy.Engine
 	// usage records tokens and requests in memory; usageFlusher writes it.
 	usage        *usage.Recorder
 	usageFlusher *usage.Flusher
@@ -149,6 +159,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.ChangeRetention <= 0 {
 		cfg.ChangeRetention = 24 * time.Hour
+	}
+	if cfg.SnapshotInterval <= 0 {
+		cfg.SnapshotInterval = 10 * time.Minute
 	}
 	if err := checkDebugListen(cfg.DebugListen); err != nil {
 		return nil, err
@@ -254,10 +267,12 @@ func (s *Server) open(ctx context.Context) error {
 	return nil
 }
 
-// loadIndexes builds the directory and the RBAC engine side by side (each
-// streams its rows from its own read transaction) and logs how far they
-// have come every few seconds of a long start.
-func (s *Server) loadIndexes(ctx context.Context) error {
+// loadIndexes builds the directory and the RBAC engine side by side, from
+// their snapshots when usable or else from the store (each streams its
+// rows from its own read transaction), logs how far they have come every
+// few seconds of a long start, and returns the revision the change feed
+// is to be followed from.
+func (s *Server) loadIndexes(ctx context.Context) (int64, error) {
 	st := s.inst.Store
 	began := time.Now()
 	if testHookLoading != nil {
@@ -266,22 +281,39 @@ func (s *Server) loadIndexes(ctx context.Context) error {
 	s.dir = directory.New(st, s.inst.Keyring)
 	s.engine = authz.New()
 	defer relaxGCDuringLoad()()
-	var g errgroup.Group
-	g.Go(func() error { return s.dir.Reload(ctx) })
-	g.Go(func() error { return s.engine.LoadFrom(ctx, st) })
 	done := make(chan error, 1)
-	go func() { done <- g.Wait() }()
+	var since int64
+	go func() {
+		var ok bool
+		if since, ok = s.loadSnapshots(ctx); ok {
+			done <- nil
+			return
+		}
+		// Indexes load at or after this revision; the follower
+		// re-applies from it, which is harmless because appliers are
+		// idempotent.
+		rev, err := st.Revision(ctx)
+		if err != nil {
+			done <- err
+			return
+		}
+		since, s.fromStore = rev, true
+		var g errgroup.Group
+		g.Go(func() error { return s.dir.Reload(ctx) })
+		g.Go(func() error { return s.engine.LoadFrom(ctx, st) })
+		done <- g.Wait()
+	}()
 	tick := time.NewTicker(progressInterval)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-done:
 			if err != nil {
-				return err
+				return 0, err
 			}
 			s.cfg.Logger.Info("indexes loaded", "principals", s.dir.Loading(), "roleAssignments", s.engine.Loading(),
-				"seconds", time.Since(began).Round(time.Millisecond).Seconds())
-			return nil
+				"fromSnapshot", !s.fromStore, "seconds", time.Since(began).Round(time.Millisecond).Seconds())
+			return since, nil
 		case <-tick.C:
 			s.cfg.Logger.Info("loading indexes", "principals", s.dir.Loading(), "roleAssignments", s.engine.Loading(),
 				"seconds", time.Since(began).Round(time.Second).Seconds())
@@ -317,13 +349,8 @@ const progressInterval = 5 * time.Second
 func (s *Server) build(ctx context.Context) error {
 	cfg := s.cfg
 	inst := s.inst
-	// Indexes load at or after this revision; the follower re-applies
-	// from it, which is harmless because appliers are idempotent.
-	since, err := inst.Store.Revision(ctx)
+	since, err := s.loadIndexes(ctx)
 	if err != nil {
-		return err
-	}
-	if err := s.loadIndexes(ctx); err != nil {
 		return err
 	}
 	if s.keys, err = token.NewKeySet(ctx, inst.Store, inst.Keyring, MaxTokenLifetime); err != nil {
@@ -397,6 +424,11 @@ func (s *Server) build(ctx context.Context) error {
 		s.http.RegisterOnShutdown(fn)
 	}
 	h := s.withGraph(root)
+	if !s.fromStore {
+		if err := s.replaySinceSnapshot(ctx, since); err != nil {
+			return err
+		}
+	}
 	s.handler.Store(&h)
 	return nil
 }
@@ -412,6 +444,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	go s.compactChanges(feedCtx)
 	go s.refreshStatistics(feedCtx)
+	go s.keepSnapshots(feedCtx, s.fromStore)
 	s.serveDebug(feedCtx)
 	go s.recoverDeployments(feedCtx)
 	go s.usageFlusher.Run(feedCtx)
@@ -437,6 +470,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	// Running) while the store is still open.
 	s.deployer.Close()
 	stopFeed()
+	s.snapshotAtShutdown()
 	s.flushUsageAtShutdown()
 	s.flushActivityLog()
 	if err := s.inst.Store.Close(); err != nil {

@@ -1,0 +1,201 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/keyless-io/keyless/internal/authz"
+	"github.com/keyless-io/keyless/internal/directory"
+	"github.com/keyless-io/keyless/internal/snapshot"
+)
+
+// Index snapshots (package snapshot) are kept in the data directory, one
+// per index. They are a cache: a replica that finds usable ones loads
+// its directory and RBAC engine from them and replays the change feed
+// from their revision, and one that does not (first start, snapshots
+// disabled, damaged, of another tenant, newer than the store, or older
+// than the change feed's retention) reads everything from the store and
+// writes them afterwards.
+const (
+	DirectorySnapshotFile = "index-directory.snapshot"
+	AuthzSnapshotFile     = "index-authz.snapshot"
+)
+
+// snapshotRefresh is how many revisions may pass before a new snapshot is
+// written sooner than the interval: replaying the feed re-reads each
+// changed key, so a long tail would slow the next start.
+const snapshotRefresh = 20000
+
+// snapshots is what the server remembers of the snapshots it wrote.
+type snapshots struct {
+	mu      sync.Mutex // one writer at a time
+	rev     int64      // revision of the newest snapshot on disk (or loaded)
+	written time.Time
+}
+
+func (s *Server) snapshotPath(name string) string { return filepath.Join(s.inst.DataDir, name) }
+
+// loadSnapshots loads both indexes from their snapshots and returns the
+// revision the change feed must be replayed from; ok is false when a full
+// load is needed, and why says why.
+func (s *Server) loadSnapshots(ctx context.Context) (since int64, ok bool) {
+	if s.cfg.DisableIndexSnapshots {
+		return 0, false
+	}
+	log := s.cfg.Logger
+	fail := func(why string, err error) (int64, bool) {
+		if err != nil && errors.Is(err, fs.ErrNotExist) {
+			log.Info("no index snapshot; loading the indexes from the store")
+		} else {
+			log.Warn("index snapshot not used; loading the indexes from the store", "why", why, "err", err)
+		}
+		return 0, false
+	}
+	st := s.inst.Store
+	storeRev, err := st.Revision(ctx)
+	if err != nil {
+		return fail("store revision", err)
+	}
+	rd, err := snapshot.Open(s.snapshotPath(DirectorySnapshotFile))
+	if err != nil {
+		return fail("directory snapshot", err)
+	}
+	ra, err := snapshot.Open(s.snapshotPath(AuthzSnapshotFile))
+	if err != nil {
+		rd.Close()
+		return fail("authz snapshot", err)
+	}
+	closeBoth := func() { rd.Close(); ra.Close() }
+	for _, h := range []snapshot.Header{rd.Header, ra.Header} {
+		switch {
+		case h.Tenant != s.inst.TenantID:
+			closeBoth()
+			return fail("the snapshot is of tenant "+h.Tenant, nil)
+		case h.Revision > storeRev:
+			// The store was replaced or restored from an older backup.
+			closeBoth()
+			return fail("the snapshot is newer than the store", nil)
+		}
+	}
+	since = min(rd.Header.Revision, ra.Header.Revision)
+	if _, err := st.Changes(ctx, since, 1); err != nil {
+		closeBoth()
+		return fail("the change feed no longer reaches back to the snapshot", err)
+	}
+	var g errgroup.Group
+	g.Go(func() error { return s.dir.LoadSnapshot(ctx, rd) })
+	g.Go(func() error { return s.engine.LoadSnapshot(ctx, st, ra) })
+	if err := g.Wait(); err != nil {
+		closeBoth() // a no-op on a reader already closed
+		return fail("reading the snapshot", err)
+	}
+	s.snaps.rev, s.snaps.written = since, rd.Header.Written
+	if ra.Header.Written.Before(s.snaps.written) {
+		s.snaps.written = ra.Header.Written
+	}
+	log.Info("indexes loaded from their snapshots", "revision", since, "storeRevision", storeRev,
+		"written", s.snaps.written.Format(time.RFC3339))
+	return since, true
+}
+
+// writeSnapshots writes both snapshots at the revision the change feed has
+// applied, unless the newest ones on disk are already at it.
+func (s *Server) writeSnapshots(ctx context.Context) error {
+	if s.cfg.DisableIndexSnapshots {
+		return nil
+	}
+	s.snaps.mu.Lock()
+	defer s.snaps.mu.Unlock()
+	rev := s.follower.Revision()
+	if rev == s.snaps.rev && !s.snaps.written.IsZero() {
+		return nil
+	}
+	began := time.Now()
+	h := snapshot.Header{Tenant: s.inst.TenantID, Revision: rev, Written: began.UTC()}
+	for _, x := range []struct {
+		name, kind string
+		write      func(context.Context, *snapshot.Writer) error
+	}{
+		{DirectorySnapshotFile, directory.SnapshotKind, s.dir.WriteSnapshot},
+		{AuthzSnapshotFile, authz.SnapshotKind, s.engine.WriteSnapshot},
+	} {
+		h.Kind = x.kind
+		w, err := snapshot.Create(s.snapshotPath(x.name), h)
+		if err != nil {
+			return err
+		}
+		if err := x.write(ctx, w); err != nil {
+			w.Abort()
+			return err
+		}
+		if err := w.Commit(); err != nil {
+			return err
+		}
+	}
+	s.snaps.rev, s.snaps.written = rev, began
+	var size int64
+	for _, name := range []string{DirectorySnapshotFile, AuthzSnapshotFile} {
+		if fi, err := os.Stat(s.snapshotPath(name)); err == nil {
+			size += fi.Size()
+		}
+	}
+	s.cfg.Logger.Info("wrote the index snapshots", "revision", rev, "bytes", size,
+		"seconds", time.Since(began).Round(time.Millisecond).Seconds())
+	return nil
+}
+
+// keepSnapshots writes the snapshots at once when the indexes were read
+// from the store (so that the next start is fast even after a crash), and
+// then whenever snapshotRefresh revisions have passed or the interval has
+// and anything changed.
+func (s *Server) keepSnapshots(ctx context.Context, fromStore bool) {
+	if s.cfg.DisableIndexSnapshots {
+		return
+	}
+	write := func() {
+		if err := s.writeSnapshots(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("writing the index snapshots failed; will retry", "err", err)
+		}
+	}
+	if fromStore {
+		write()
+	}
+	every(ctx, time.Minute, func() {
+		s.snaps.mu.Lock()
+		behind, age := s.follower.Revision()-s.snaps.rev, time.Since(s.snaps.written)
+		s.snaps.mu.Unlock()
+		if behind >= snapshotRefresh || behind > 0 && age >= s.cfg.SnapshotInterval {
+			write()
+		}
+	})
+}
+
+// replaySinceSnapshot brings every index from the snapshots' revision to
+// the store's current one before the replica calls itself ready.
+func (s *Server) replaySinceSnapshot(ctx context.Context, since int64) error {
+	began := time.Now()
+	if err := s.follower.CatchUp(ctx); err != nil {
+		return fmt.Errorf("replaying the change feed after the index snapshots: %w", err)
+	}
+	s.cfg.Logger.Info("replayed the change feed after the index snapshots", "from", since, "to", s.follower.Revision(),
+		"seconds", time.Since(began).Round(time.Millisecond).Seconds())
+	return nil
+}
+
+// snapshotAtShutdown writes the snapshots once the feed has stopped, so
+// that a planned restart replays nothing.
+func (s *Server) snapshotAtShutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := s.writeSnapshots(ctx); err != nil {
+		s.cfg.Logger.Warn("writing the index snapshots at shutdown failed; the next start replays the change feed or reads the store", "err", err)
+	}
+}
