@@ -600,6 +600,10 @@ func (s *Server) ListenURL() string {
 // Engine is the replica's RBAC engine (tests measure replication with it).
 func (s *Server) Engine() *authz.Engine { return s.engine }
 
+// IndexesFromSnapshot reports whether this start loaded the indexes from
+// their snapshots rather than from the whole store.
+func (s *Server) IndexesFromSnapshot() bool { return !s.fromStore }
+
 // serveStarting answers while the indexes load: alive, not ready, and 503
 // with Retry-After to everything else, which the Azure SDKs and az retry.
 func (s *Server) serveStarting(w http.ResponseWriter, r *http.Request) {
