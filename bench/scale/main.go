@@ -58,6 +58,7 @@ type options struct {
 	conc                    int
 	reseed                  bool
 	profile, cpuProfile     string
+	fromSnapshot            bool
 }
 
 func main() {
@@ -73,6 +74,7 @@ func main() {
 	flag.BoolVar(&o.reseed, "reseed", false, "delete the data directory and seed again")
 	flag.StringVar(&o.profile, "heap-profile", "", "instead of starting the server, load its indexes from the seeded store in this process and write a heap profile here")
 	flag.Var(&o.serverArgs, "server-arg", "an argument for the server, e.g. --debug-listen=127.0.0.1:6060 (repeatable)")
+	flag.BoolVar(&o.fromSnapshot, "from-snapshot", false, "with -heap-profile, load from the index snapshots the server left in the data directory instead of from the store")
 	flag.StringVar(&o.cpuProfile, "cpu-profile", "", "with -heap-profile, also write a CPU profile of the load here")
 	flag.Parse()
 	if !strings.HasPrefix(o.listen, "127.0.0.1:") && !strings.HasPrefix(o.listen, "localhost:") {

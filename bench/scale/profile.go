@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"time"
 
 	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/directory"
+	keyless "github.com/keyless-io/keyless/internal/server"
+	"github.com/keyless-io/keyless/internal/snapshot"
 )
 
 // profileLoad loads the directory and the RBAC engine from the seeded
@@ -37,8 +40,22 @@ func profileLoad(ctx context.Context, o options, path string) error {
 	dir := directory.New(st, nil)
 	engine := authz.New()
 	errs := make(chan error, 2)
-	go func() { errs <- dir.Reload(ctx) }()
-	go func() { errs <- engine.LoadFrom(ctx, st) }()
+	if o.fromSnapshot {
+		// The snapshots the server keeps in the data directory.
+		rd, err := snapshot.Open(filepath.Join(o.dataDir, keyless.DirectorySnapshotFile))
+		if err != nil {
+			return err
+		}
+		ra, err := snapshot.Open(filepath.Join(o.dataDir, keyless.AuthzSnapshotFile))
+		if err != nil {
+			return err
+		}
+		go func() { errs <- dir.LoadSnapshot(ctx, rd) }()
+		go func() { errs <- engine.LoadSnapshot(ctx, st, ra) }()
+	} else {
+		go func() { errs <- dir.Reload(ctx) }()
+		go func() { errs <- engine.LoadFrom(ctx, st) }()
+	}
 	for range 2 {
 		if err := <-errs; err != nil {
 			return err

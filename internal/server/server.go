@@ -325,10 +325,13 @@ func (s *Server) loadIndexes(ctx context.Context) (int64, error) {
 // the indexes load, and returns what ends that: almost everything a load
 // allocates is kept, so at the default GOGC each doubling of the heap
 // re-marks all of it, which at millions of entries is most of the start's
-// CPU. Afterwards the default is back, one collection drops the load's
-// garbage (each row's strings the indexes did not keep) and the memory
-// goes back to the system, so the resident size after start is the live
-// indexes, not the load's peak. An operator's GOGC is left alone.
+// CPU. Afterwards the default is back, and one collection in the
+// background drops the load's garbage (each row's strings the indexes did
+// not keep) and returns the memory to the system, so the resident size
+// settles at the live indexes, not the load's peak. In the background
+// because at millions of entries that collection takes seconds of its
+// own, which readiness need not wait for. An operator's GOGC is left
+// alone.
 func relaxGCDuringLoad() func() {
 	if os.Getenv("GOGC") != "" {
 		return func() {}
@@ -336,7 +339,7 @@ func relaxGCDuringLoad() func() {
 	old := debug.SetGCPercent(400)
 	return func() {
 		debug.SetGCPercent(old)
-		debug.FreeOSMemory()
+		go debug.FreeOSMemory()
 	}
 }
 

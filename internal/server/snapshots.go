@@ -118,6 +118,11 @@ func (s *Server) writeSnapshots(ctx context.Context) error {
 	if rev == s.snaps.rev && !s.snaps.written.IsZero() {
 		return nil
 	}
+	for _, name := range []string{DirectorySnapshotFile, AuthzSnapshotFile} {
+		if err := snapshot.RemoveStale(s.snapshotPath(name)); err != nil {
+			s.cfg.Logger.Warn("removing an unfinished index snapshot failed", "err", err)
+		}
+	}
 	began := time.Now()
 	h := snapshot.Header{Tenant: s.inst.TenantID, Revision: rev, Written: began.UTC()}
 	for _, x := range []struct {

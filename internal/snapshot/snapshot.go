@@ -24,8 +24,10 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -151,6 +153,35 @@ func (w *Writer) Commit() error {
 		os.Remove(w.f.Name())
 	}
 	return w.err
+}
+
+// RemoveStale deletes what unfinished writes of path left behind (a
+// process killed while writing): each would otherwise keep hundreds of
+// megabytes of a large installation. Call it only while no Writer of path
+// is open.
+func RemoveStale(path string) error {
+	stale, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".*"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // Abort discards the snapshot being written.

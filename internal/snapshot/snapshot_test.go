@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -137,6 +138,29 @@ func TestCloseChecksTheEnd(t *testing.T) {
 	r.Uvarint() // the checksum's first byte, read as data
 	if err := r.Close(); err == nil {
 		t.Error("Close accepted a reader that read into the checksum")
+	}
+}
+
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.snapshot")
+	write(t, path, Header{Kind: "k"}, func(w *Writer) {})
+	// What a process killed while writing leaves, and a neighbour.
+	for _, name := range []string{".x.snapshot.123", ".x.snapshot.abc", "y.snapshot", ".y.snapshot.1"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := RemoveStale(path); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if want := []string{".y.snapshot.1", "x.snapshot", "y.snapshot"}; !slices.Equal(left, want) {
+		t.Errorf("left %v, want %v", left, want)
 	}
 }
 
