@@ -179,7 +179,7 @@ func (e *Engine) readSnapshot(ctx context.Context, r *snapshot.Reader, idx *inde
 			}
 			parent := scopes[p]
 			buf = appendLower(buf[:0], seg)
-			scopes = append(scopes, idx.child(parent, mixSegment(parent.hash, buf), seg))
+			scopes = append(scopes, idx.child(parent, mixSegment(parent.hash, buf), seg, true))
 		case recPrincipal:
 			id := r.String()
 			if id == "" || lowerKey(id) != id {
@@ -225,6 +225,7 @@ func (e *Engine) readSnapshot(ctx context.Context, r *snapshot.Reader, idx *inde
 					}
 				}
 				idx.forgetAssignment(old)
+				idx.slab.release(old)
 			}
 			ps, scope := principals[p], scopes[sc]
 			scope.refs++
