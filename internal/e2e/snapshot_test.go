@@ -191,3 +191,69 @@ func mustRevision(t *testing.T, st store.Store) int64 {
 	}
 	return rev
 }
+
+// TestIndexSnapshotOfAnotherHistoryIsNotUsed: a store restored from a
+// backup and then written past the snapshot's revision has a history the
+// snapshot was not taken of. Loading it would keep role assignments the
+// restored store never had (and replay would never remove them), so the
+// replica must notice and read the store instead.
+func TestIndexSnapshotOfAnotherHistoryIsNotUsed(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	backup := t.TempDir()
+	db := filepath.Join(dir, bootstrap.SQLiteFile)
+	copyDB := func(from, to string) {
+		t.Helper()
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(to + suffix)
+			raw, err := os.ReadFile(from + suffix)
+			if os.IsNotExist(err) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(to+suffix, raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	first := testenv.Start(t, testenv.Options{DataDir: dir})
+	sub := first.Creds.SubscriptionID
+	first.Stop(t)
+	copyDB(db, filepath.Join(backup, "keyless.db"))
+
+	second := testenv.Start(t, testenv.Options{DataDir: dir})
+	scope := "/subscriptions/" + sub
+	principal := uuid.NewString()
+	grantReader(t, second, principal, scope)
+	if err := second.Server.WaitFor(ctx, mustRevision(t, second.Server.Installation().Store)); err != nil {
+		t.Fatal(err)
+	}
+	snapRev := mustRevision(t, second.Server.Installation().Store)
+	second.Stop(t) // the snapshot now holds the assignment
+
+	copyDB(filepath.Join(backup, "keyless.db"), db)
+	st, err := sqlstore.OpenSQLite(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for mustRevision(t, st) < snapRev+1 {
+		if _, err := st.Update(ctx, func(tx store.Tx) error {
+			return tx.CreateRoleAssignment(ctx, store.RoleAssignment{Name: uuid.NewString(), Scope: scope,
+				RoleDefinitionID: readerRoleID, PrincipalID: uuid.NewString(), PrincipalType: "ServicePrincipal"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	third := testenv.Start(t, testenv.Options{DataDir: dir})
+	if third.Server.IndexesFromSnapshot() {
+		t.Error("a snapshot of another history was loaded")
+	}
+	if third.Server.Engine().Allowed(principal, "Microsoft.Resources/subscriptions/resourceGroups/read", scope) {
+		t.Error("an assignment the restored store does not hold still grants")
+	}
+}

@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/keyless-io/keyless/internal/authz"
 	"github.com/keyless-io/keyless/internal/directory"
 	"github.com/keyless-io/keyless/internal/snapshot"
+	"github.com/keyless-io/keyless/internal/store"
 )
 
 // Index snapshots (package snapshot) are kept in the data directory, one
@@ -86,9 +90,16 @@ func (s *Server) loadSnapshots(ctx context.Context) (since int64, ok bool) {
 		}
 	}
 	since = min(rd.Header.Revision, ra.Header.Revision)
-	if _, err := st.Changes(ctx, since, 1); err != nil {
-		closeBoth()
-		return fail("the change feed no longer reaches back to the snapshot", err)
+	for _, h := range []snapshot.Header{rd.Header, ra.Header} {
+		anchor, err := historyAnchor(ctx, st, h.Revision)
+		if err != nil {
+			closeBoth()
+			return fail("the change feed no longer reaches back to the snapshot", err)
+		}
+		if anchor != h.Anchor {
+			closeBoth()
+			return fail("the store's history differs from the snapshot's (restored from a backup?)", nil)
+		}
 	}
 	var g errgroup.Group
 	g.Go(func() error { return s.dir.LoadSnapshot(ctx, rd) })
@@ -104,6 +115,38 @@ func (s *Server) loadSnapshots(ctx context.Context) (since int64, ok bool) {
 	log.Info("indexes loaded from their snapshots", "revision", since, "storeRevision", storeRev,
 		"written", s.snaps.written.Format(time.RFC3339))
 	return since, true
+}
+
+// historyAnchor fingerprints the store's history at revision rev: a
+// digest of the changes recorded under it, which a store restored from an
+// older backup and written past rev since would not repeat (their keys
+// hold fresh GUIDs). It fails with store.ErrCompacted once the feed no
+// longer holds them, and then a snapshot at rev is not used either: the
+// replay from it would be incomplete anyway.
+func historyAnchor(ctx context.Context, st store.Store, rev int64) ([32]byte, error) {
+	if rev <= 0 {
+		return [32]byte{}, nil
+	}
+	var lines []string
+	for limit := 1000; ; limit *= 2 {
+		changes, err := st.Changes(ctx, rev-1, limit)
+		if err != nil {
+			return [32]byte{}, err
+		}
+		lines = lines[:0]
+		for _, c := range changes {
+			if c.Revision == rev {
+				lines = append(lines, fmt.Sprintf("%s\x00%s\x00%s", c.Kind, c.Key, c.Op))
+			}
+		}
+		// Whole revisions come per page: a page that ends on rev may
+		// hold only part of it when it is full.
+		if len(changes) < limit || changes[len(changes)-1].Revision != rev {
+			break
+		}
+	}
+	slices.Sort(lines)
+	return sha256.Sum256([]byte(strings.Join(lines, "\n"))), nil
 }
 
 // writeSnapshots writes both snapshots at the revision the change feed has
@@ -124,7 +167,11 @@ func (s *Server) writeSnapshots(ctx context.Context) error {
 		}
 	}
 	began := time.Now()
-	h := snapshot.Header{Tenant: s.inst.TenantID, Revision: rev, Written: began.UTC()}
+	anchor, err := historyAnchor(ctx, s.inst.Store, rev)
+	if err != nil {
+		return err
+	}
+	h := snapshot.Header{Tenant: s.inst.TenantID, Revision: rev, Anchor: anchor, Written: began.UTC()}
 	for _, x := range []struct {
 		name, kind string
 		write      func(context.Context, *snapshot.Writer) error

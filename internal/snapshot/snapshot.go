@@ -60,7 +60,12 @@ type Header struct {
 	// be too (replaying those is harmless, because applying a change
 	// re-reads current state).
 	Revision int64
-	Written  time.Time
+	// Anchor fingerprints the store's history at Revision (the caller's
+	// digest of the changes recorded under it), so that a store restored
+	// from a backup and written past the revision since is told apart
+	// from the one the snapshot was taken of.
+	Anchor  [32]byte
+	Written time.Time
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -93,6 +98,8 @@ func Create(path string, h Header) (*Writer, error) {
 	w.String(h.Kind)
 	w.String(h.Tenant)
 	w.Uvarint(uint64(h.Revision))
+	w.Bytes16([16]byte(h.Anchor[:16]))
+	w.Bytes16([16]byte(h.Anchor[16:]))
 	w.Uvarint(uint64(h.Written.UnixNano()))
 	return w, w.err
 }
@@ -226,6 +233,9 @@ func Open(path string) (*Reader, error) {
 	r.Header.Kind = r.String()
 	r.Header.Tenant = r.String()
 	r.Header.Revision = int64(r.Uvarint())
+	a, b := r.Bytes16(), r.Bytes16()
+	copy(r.Header.Anchor[:16], a[:])
+	copy(r.Header.Anchor[16:], b[:])
 	r.Header.Written = time.Unix(0, int64(r.Uvarint())).UTC()
 	if r.err != nil {
 		f.Close()

@@ -27,7 +27,7 @@ func write(t *testing.T, path string, h Header, body func(w *Writer)) {
 
 func TestRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.snapshot")
-	h := Header{Kind: "authz", Tenant: "t1", Revision: 1 << 40, Written: time.Unix(1700000000, 5).UTC()}
+	h := Header{Kind: "authz", Tenant: "t1", Revision: 1 << 40, Anchor: [32]byte{1, 31: 2}, Written: time.Unix(1700000000, 5).UTC()}
 	g := [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 	write(t, path, h, func(w *Writer) {
 		w.Byte(7)
