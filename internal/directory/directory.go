@@ -87,13 +87,6 @@ func (d *Directory) Reload(ctx context.Context) error {
 		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
 	d.loading.Store(0)
 	err := d.st.View(ctx, func(tx store.Tx) error {
-		apps, err := tx.ListApplications(ctx)
-		if err != nil {
-			return err
-		}
-		for i := range apps {
-			fresh.putApp(&apps[i])
-		}
 		// Streamed: a million managed identities are not held twice.
 		var sps []*entry
 		if err := tx.EachPrincipal(ctx, func(p store.Principal) error {
@@ -108,21 +101,42 @@ func (d *Directory) Reload(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		for _, e := range sps {
-			if e.creds, err = tx.ListCredentials(ctx, e.objectID()); err != nil {
-				return err
-			}
-		}
-		return nil
+		return fresh.readAppsAndCredentials(ctx, tx, sps)
 	})
 	if err != nil {
 		return fmt.Errorf("directory: load: %w", err)
 	}
+	d.install(fresh)
+	return nil
+}
+
+// readAppsAndCredentials reads the application registrations and the
+// credentials of the service principals sps into a directory being built.
+func (fresh *Directory) readAppsAndCredentials(ctx context.Context, tx store.Tx, sps []*entry) error {
+	apps, err := tx.ListApplications(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range apps {
+		fresh.putApp(&apps[i])
+	}
+	for _, e := range sps {
+		// A principal deleted since sps were read (from a snapshot) has
+		// none; the change feed removes it.
+		if e.creds, err = tx.ListCredentials(ctx, e.objectID()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// install swaps a directory built aside in at once, so lookups never see
+// a half-built one.
+func (d *Directory) install(fresh *Directory) {
 	d.mu.Lock()
 	d.ix = fresh.ix
 	d.apps, d.appIDs = fresh.apps, fresh.appIDs
 	d.mu.Unlock()
-	return nil
 }
 
 func (d *Directory) putApp(a *store.Application) {

@@ -125,30 +125,11 @@ func (d *Directory) LoadSnapshot(ctx context.Context, r *snapshot.Reader) error 
 	if err := r.Close(); err != nil {
 		return fmt.Errorf("directory: snapshot: %w", err)
 	}
-	err = d.st.View(ctx, func(tx store.Tx) error {
-		apps, err := tx.ListApplications(ctx)
-		if err != nil {
-			return err
-		}
-		for i := range apps {
-			fresh.putApp(&apps[i])
-		}
-		for _, e := range sps {
-			// A principal deleted since the snapshot has none; the
-			// change feed removes it.
-			if e.creds, err = tx.ListCredentials(ctx, e.objectID()); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-		return nil
-	})
+	err = d.st.View(ctx, func(tx store.Tx) error { return fresh.readAppsAndCredentials(ctx, tx, sps) })
 	if err != nil {
 		return fmt.Errorf("directory: load: %w", err)
 	}
-	d.mu.Lock()
-	d.ix = fresh.ix
-	d.apps, d.appIDs = fresh.apps, fresh.appIDs
-	d.mu.Unlock()
+	d.install(fresh)
 	return nil
 }
 
