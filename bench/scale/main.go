@@ -11,7 +11,10 @@
 //	go run ./bench/scale ... -store 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable&search_path=scale'
 //
 // The seed is kept in the data directory (scale-seed.json marks it done),
-// so later runs only restart and measure; -reseed starts again.
+// so later runs only restart and measure; -reseed starts again. The first
+// start reads the whole store and the server writes its index snapshots
+// beside the seed; later starts load those (the report's IndexesFrom says
+// which; -server-arg=--index-snapshots=false measures a full load again).
 package main
 
 import (
@@ -165,6 +168,7 @@ func run(ctx context.Context, o options) error {
 	}
 	r := report{Identities: o.identities, Assignments: o.assignments, Store: storeName(o),
 		LiveSeconds: live.Seconds(), ReadySeconds: ready.Seconds()}
+	r.IndexesFrom = indexSource(logFile.Name())
 	time.Sleep(2 * time.Second)
 	r.RSSAfterStartMiB, r.PeakRSSAfterStartMiB = rss(srv.cmd.Process.Pid)
 
@@ -396,19 +400,37 @@ func (c *clients) gcStats() (pauseMaxMs, cycles, heapMiB float64) {
 	return
 }
 
+// indexSource reads from the server's log where its indexes came from.
+func indexSource(logPath string) string {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return ""
+	}
+	switch {
+	case strings.Contains(string(b), "fromSnapshot=true"):
+		return "snapshot"
+	case strings.Contains(string(b), "fromSnapshot=false"):
+		return "store"
+	}
+	return ""
+}
+
 type report struct {
 	Store                   string
 	Identities, Assignments int
 	LiveSeconds             float64
 	ReadySeconds            float64
-	RSSAfterStartMiB        float64
-	PeakRSSAfterStartMiB    float64
-	RSSUnderLoadMiB         float64
-	PeakRSSMiB              float64
-	HeapInUseMiB            float64
-	GCPauseMaxMs            float64
-	GCCycles                float64
-	Tokens, Gets, Lists     rate
+	// IndexesFrom is "snapshot" when the server started from the index
+	// snapshots in its data directory, "store" when it read the store.
+	IndexesFrom          string
+	RSSAfterStartMiB     float64
+	PeakRSSAfterStartMiB float64
+	RSSUnderLoadMiB      float64
+	PeakRSSMiB           float64
+	HeapInUseMiB         float64
+	GCPauseMaxMs         float64
+	GCCycles             float64
+	Tokens, Gets, Lists  rate
 }
 
 type rate struct {
