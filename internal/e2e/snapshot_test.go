@@ -75,6 +75,16 @@ func testRestartFromSnapshots(t *testing.T, opts testenv.Options, creds *bootstr
 		return env
 	}
 	first := start()
+	// A start that read the whole store writes snapshots at once, so that
+	// a crash soon after still restarts fast.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(opts.DataDir, server.AuthzSnapshotFile)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no snapshot written after a start that read the whole store")
+		}
+	}
 	inst := first.Server.Installation()
 	adminOpts := via(first)
 	groups, err := armresources.NewResourceGroupsClient(inst.SubscriptionID, secretCredential(t, inst.TenantID, first.Creds.ClientID, first.Creds.ClientSecret, adminOpts),
