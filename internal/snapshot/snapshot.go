@@ -205,6 +205,7 @@ type Reader struct {
 	f      *os.File
 	r      *bufio.Reader
 	err    error
+	arena  []byte // the block String cuts short strings from
 	Header Header
 }
 
@@ -331,7 +332,13 @@ func (r *Reader) Bytes16() (b [16]byte) {
 	return b
 }
 
-// String reads a length-prefixed string.
+// String reads a length-prefixed string. Short strings are cut from
+// shared 64 KiB blocks rather than allocated one by one: an index read
+// from a snapshot keeps millions of them (scope segments, IDs, names) for
+// as long as it lives, and to the collector a block is one object with
+// no pointers to follow where the strings would be millions. A string
+// kept alone keeps its block alive, which bounds what churn can pin to
+// the size of the snapshot's strings.
 func (r *Reader) String() string {
 	n := r.Uvarint()
 	if n > MaxString {
@@ -341,15 +348,26 @@ func (r *Reader) String() string {
 	if r.err != nil || n == 0 {
 		return ""
 	}
-	b := make([]byte, n)
+	var b []byte
+	if n > arenaBlock/16 {
+		b = make([]byte, n)
+	} else {
+		if uint64(cap(r.arena)-len(r.arena)) < n {
+			r.arena = make([]byte, 0, arenaBlock)
+		}
+		start := len(r.arena)
+		r.arena = r.arena[:start+int(n)]
+		b = r.arena[start : start+int(n) : start+int(n)]
+	}
 	r.read(b)
 	if r.err != nil {
 		return ""
 	}
-	// b is not used again: hand it over rather than copy it (a snapshot
-	// holds millions of strings).
+	// b is not written again: hand it over rather than copy it.
 	return unsafe.String(&b[0], len(b))
 }
+
+const arenaBlock = 64 << 10
 
 // Fail records a problem the index found in what it read (a reference to
 // a record that was never defined, say).

@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func write(t *testing.T, path string, h Header, body func(w *Writer)) {
@@ -212,4 +214,26 @@ func FuzzReader(f *testing.F) {
 		}
 		r.Close()
 	})
+}
+
+// Short strings share blocks (one object to the collector), long ones
+// are allocated alone.
+func TestShortStringsShareABlock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.snapshot")
+	long := strings.Repeat("x", arenaBlock)
+	write(t, path, Header{Kind: "k"}, func(w *Writer) { w.String("first"); w.String("second"); w.String(long) })
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := r.String(), r.String(), r.String()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if a != "first" || b != "second" || c != long {
+		t.Fatalf("read %q, %q and %d bytes", a, b, len(c))
+	}
+	if uintptr(unsafe.Pointer(unsafe.StringData(b)))-uintptr(unsafe.Pointer(unsafe.StringData(a))) != uintptr(len(a)) {
+		t.Error("two short strings were allocated apart")
+	}
 }
