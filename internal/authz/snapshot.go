@@ -162,6 +162,9 @@ func (e *Engine) readSnapshot(ctx context.Context, r *snapshot.Reader, idx *inde
 			for _, ps := range principals {
 				idx.dropIfEmpty(ps)
 			}
+			for _, s := range scopes {
+				idx.releaseScope(s) // the load's own reference
+			}
 			return r.Err()
 		case recRole:
 			key := r.String()
@@ -179,7 +182,12 @@ func (e *Engine) readSnapshot(ctx context.Context, r *snapshot.Reader, idx *inde
 			}
 			parent := scopes[p]
 			buf = appendLower(buf[:0], seg)
-			scopes = append(scopes, idx.child(parent, mixSegment(parent.hash, buf), seg, true))
+			// The load holds a reference to every scope it numbered until
+			// its end, so that an assignment written twice cannot release
+			// an entry that a later record refers to by number.
+			c := idx.child(parent, mixSegment(parent.hash, buf), seg, true)
+			c.refs++
+			scopes = append(scopes, c)
 		case recPrincipal:
 			id := r.String()
 			if id == "" || lowerKey(id) != id {

@@ -85,6 +85,7 @@ func New(st store.Store, kr *keyring.Keyring) *Directory {
 func (d *Directory) Reload(ctx context.Context) error {
 	fresh := &Directory{ix: newIndex(),
 		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
+	fresh.ix.building = true
 	d.loading.Store(0)
 	err := d.st.View(ctx, func(tx store.Tx) error {
 		// Streamed: a million managed identities are not held twice.
@@ -133,6 +134,7 @@ func (fresh *Directory) readAppsAndCredentials(ctx context.Context, tx store.Tx,
 // install swaps a directory built aside in at once, so lookups never see
 // a half-built one.
 func (d *Directory) install(fresh *Directory) {
+	fresh.ix.built()
 	d.mu.Lock()
 	d.ix = fresh.ix
 	d.apps, d.appIDs = fresh.apps, fresh.appIDs

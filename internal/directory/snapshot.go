@@ -117,6 +117,7 @@ func (d *Directory) LoadSnapshot(ctx context.Context, r *snapshot.Reader) error 
 	}
 	fresh := &Directory{ix: newIndex(),
 		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
+	fresh.ix.building = true
 	d.loading.Store(0)
 	sps, err := d.readSnapshot(ctx, r, fresh.ix)
 	if err != nil {
@@ -150,7 +151,7 @@ func (d *Directory) readSnapshot(ctx context.Context, r *snapshot.Reader, x *ind
 			}
 			parents = append(parents, x.internParent(p))
 		case recEntry:
-			e := &entry{}
+			e := x.newEntry()
 			flags := r.Byte()
 			e.hasApp = flags&flagApp != 0
 			e.object = r.Bytes16()

@@ -67,6 +67,10 @@ type Config struct {
 	// SnapshotInterval is how often the index snapshots are rewritten
 	// when anything changed (sooner after many changes); 0 means 10m.
 	SnapshotInterval time.Duration
+	// MaxSnapshotReplay is how many changes after the index snapshots'
+	// revision a start replays at most before it reads the whole store
+	// instead; 0 means one per 512 bytes of snapshot, at least 10,000.
+	MaxSnapshotReplay int
 	// FederatedCredentialLimit caps federated identity credentials per
 	// user-assigned identity; negative means unlimited, 0 Azure's 20.
 	FederatedCredentialLimit int

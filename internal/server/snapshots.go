@@ -101,6 +101,25 @@ func (s *Server) loadSnapshots(ctx context.Context) (since int64, ok bool) {
 			return fail("the store's history differs from the snapshot's (restored from a backup?)", nil)
 		}
 	}
+	// A snapshot far behind the store (a bulk import since, say) is not
+	// worth its replay: the feed is replayed change by change, each one
+	// re-reading what it names, where the full load streams the tables.
+	// Measured at 1M identities, a snapshot loads about four times faster
+	// than the store and replaying a change costs about as much as loading
+	// ten records, so past roughly a twelfth of what the snapshots hold
+	// (some 40 bytes a record) reading the store is the faster way to
+	// ready.
+	limit := s.cfg.MaxSnapshotReplay
+	if limit <= 0 {
+		limit = max(10_000, int((rd.Size+ra.Size)/512))
+	}
+	if n, err := changesAfter(ctx, st, since, limit+1); err != nil {
+		closeBoth()
+		return fail("the change feed after the snapshot", err)
+	} else if n > limit {
+		closeBoth()
+		return fail(fmt.Sprintf("the store changed in more than %d ways since the snapshot; reading it is faster than replaying them", limit), nil)
+	}
 	var g errgroup.Group
 	g.Go(func() error { return s.dir.LoadSnapshot(ctx, rd) })
 	g.Go(func() error { return s.engine.LoadSnapshot(ctx, st, ra) })
@@ -115,6 +134,13 @@ func (s *Server) loadSnapshots(ctx context.Context) (since int64, ok bool) {
 	log.Info("indexes loaded from their snapshots", "revision", since, "storeRevision", storeRev,
 		"written", s.snaps.written.Format(time.RFC3339))
 	return since, true
+}
+
+// changesAfter counts the change-feed entries after revision since, up to
+// at most limit.
+func changesAfter(ctx context.Context, st store.Store, since int64, limit int) (int, error) {
+	changes, err := st.Changes(ctx, since, limit)
+	return len(changes), err
 }
 
 // historyAnchor fingerprints the store's history at revision rev: a

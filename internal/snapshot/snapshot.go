@@ -207,6 +207,9 @@ type Reader struct {
 	err    error
 	arena  []byte // the block String cuts short strings from
 	Header Header
+	// Size is the file's size in bytes, a measure of how much the
+	// snapshot holds that is known before it is read.
+	Size int64
 }
 
 // Open checks the file's checksum, opens it and reads its header. A file
@@ -218,11 +221,12 @@ func Open(path string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := verify(f); err != nil {
+	size, err := verify(f)
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	r := &Reader{f: f, r: bufio.NewReaderSize(f, 1<<20)}
+	r := &Reader{f: f, r: bufio.NewReaderSize(f, 1<<20), Size: size}
 	var m [len(magic)]byte
 	r.read(m[:])
 	if r.err == nil && string(m[:]) != magic {
@@ -246,29 +250,29 @@ func Open(path string) (*Reader, error) {
 }
 
 // verify checks that the file ends in the CRC-32C of everything before
-// it, and rewinds it.
-func verify(f *os.File) error {
+// it, rewinds it and returns its size.
+func verify(f *os.File) (int64, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	size := st.Size()
 	if size < int64(len(magic))+4 {
-		return fmt.Errorf("%w: truncated", ErrInvalid)
+		return 0, fmt.Errorf("%w: truncated", ErrInvalid)
 	}
 	sum := crc32.New(castagnoli)
 	if _, err := io.Copy(sum, io.NewSectionReader(f, 0, size-4)); err != nil {
-		return err
+		return 0, err
 	}
 	var want [4]byte
 	if _, err := f.ReadAt(want[:], size-4); err != nil {
-		return err
+		return 0, err
 	}
 	if binary.LittleEndian.Uint32(want[:]) != sum.Sum32() {
-		return fmt.Errorf("%w: checksum mismatch", ErrInvalid)
+		return 0, fmt.Errorf("%w: checksum mismatch", ErrInvalid)
 	}
 	_, err = f.Seek(0, io.SeekStart)
-	return err
+	return size, err
 }
 
 func (r *Reader) fail(why string) {

@@ -59,6 +59,8 @@ type Options struct {
 	Audit *slog.Logger
 	// RoleCatalogues are passed to the server (--role-catalogue).
 	RoleCatalogues []string
+	// MaxSnapshotReplay is passed to the server (0: its default).
+	MaxSnapshotReplay int
 }
 
 // Start runs a server until the test ends.
@@ -77,7 +79,7 @@ func Start(t testing.TB, opts Options) *Env {
 		TokenLifetime: opts.TokenLifetime, ShutdownTimeout: 5 * time.Second, Logger: logger,
 		FederationHTTPClient: opts.FederationHTTPClient, PublicURL: opts.PublicURL,
 		FederatedCredentialLimit: opts.FederatedCredentialLimit, RoleCatalogues: opts.RoleCatalogues,
-		KeyVaultHostSuffix: opts.KeyVaultHostSuffix, Audit: opts.Audit,
+		KeyVaultHostSuffix: opts.KeyVaultHostSuffix, Audit: opts.Audit, MaxSnapshotReplay: opts.MaxSnapshotReplay,
 	})
 	if err != nil {
 		cancel()
