@@ -153,22 +153,16 @@ func historyAnchor(ctx context.Context, st store.Store, rev int64) ([32]byte, er
 	if rev <= 0 {
 		return [32]byte{}, nil
 	}
+	// Changes never splits a revision, so one change asked for brings
+	// the whole of rev's.
+	changes, err := st.Changes(ctx, rev-1, 1)
+	if err != nil {
+		return [32]byte{}, err
+	}
 	var lines []string
-	for limit := 1000; ; limit *= 2 {
-		changes, err := st.Changes(ctx, rev-1, limit)
-		if err != nil {
-			return [32]byte{}, err
-		}
-		lines = lines[:0]
-		for _, c := range changes {
-			if c.Revision == rev {
-				lines = append(lines, fmt.Sprintf("%s\x00%s\x00%s", c.Kind, c.Key, c.Op))
-			}
-		}
-		// Whole revisions come per page: a page that ends on rev may
-		// hold only part of it when it is full.
-		if len(changes) < limit || changes[len(changes)-1].Revision != rev {
-			break
+	for _, c := range changes {
+		if c.Revision == rev {
+			lines = append(lines, fmt.Sprintf("%s\x00%s\x00%s", c.Kind, c.Key, c.Op))
 		}
 	}
 	slices.Sort(lines)
