@@ -95,6 +95,13 @@ type index struct {
 	// entries but the root.
 	slab      slab[assignment]
 	scopeSlab slab[scopeEntry]
+	// While a load builds the index (building, until finish), principals
+	// are allocated from shared blocks (states), a million of them a
+	// thousand objects. Those slots are never reused: a principal dropped
+	// later leaves its slot behind, which bounds what churn can pin to
+	// what the load allocated.
+	building bool
+	states   []principalState
 }
 
 // slab allocates values a thousand at a time and reuses the slots of
@@ -357,6 +364,7 @@ func (e *Engine) Load(roles []store.RoleDefinition, assignments []store.RoleAssi
 // other.
 func (e *Engine) load(roles []store.RoleDefinition, assignments []store.RoleAssignment, groupMembers map[string][]string, tree *groupTree) {
 	idx := newIndex(len(assignments))
+	idx.building = true
 	for _, r := range roles {
 		idx.putRole(r)
 	}
@@ -374,6 +382,7 @@ func (idx *index) finish(groupMembers map[string][]string) {
 		slices.SortFunc(ps.grants, func(a, b grant) int { return cmp.Compare(a.scopeHash, b.scopeHash) })
 	}
 	idx.compact()
+	idx.building, idx.states = false, nil
 	for g, ms := range groupMembers {
 		idx.setEdges(lowerKey(g), ms)
 	}
@@ -382,40 +391,26 @@ func (idx *index) finish(groupMembers map[string][]string) {
 	}
 }
 
-// compact moves the principals and their grants, which a bulk load
-// allocated one by one, into shared blocks: at 1M principals that is 2M
+// compact moves the principals' grants, which a bulk load appended one
+// principal at a time, into shared blocks: at 1M principals that is 1M
 // objects fewer for the collector to visit, and no append slack. A
 // principal's grants keep a capacity of their own length, so a later
-// append moves them out of the block rather than into a neighbour's. A
-// principal dropped later leaves its slot behind in the block, which
-// bounds what churn can pin to what the load allocated. Nothing but the
-// principals map and the assignments' back pointers (rewritten here)
-// refers to a principal before the group closures are built.
+// append moves them out of the block rather than into a neighbour's.
 func (idx *index) compact() {
-	var (
-		states []principalState
-		grants []grant
-	)
-	for id, ps := range idx.principals {
-		if len(states) == cap(states) {
-			states = make([]principalState, 0, slabSize)
-		}
-		states = append(states, *ps)
-		moved := &states[len(states)-1]
-		if n := len(ps.grants); n > grantBlock/8 {
-			moved.grants = slices.Clone(ps.grants)
-		} else if n > 0 {
+	var grants []grant
+	for _, ps := range idx.principals {
+		n := len(ps.grants)
+		switch {
+		case n > grantBlock/8:
+			ps.grants = slices.Clone(ps.grants)
+		case n > 0:
 			if cap(grants)-len(grants) < n {
 				grants = make([]grant, 0, grantBlock)
 			}
 			off := len(grants)
 			grants = append(grants, ps.grants...)
-			moved.grants = grants[off : off+n : off+n]
+			ps.grants = grants[off : off+n : off+n]
 		}
-		for _, g := range moved.grants {
-			g.a.principal = moved
-		}
-		idx.principals[id] = moved
 	}
 }
 
@@ -781,7 +776,15 @@ func (idx *index) releaseScope(e *scopeEntry) {
 func (idx *index) state(id string) *principalState {
 	ps := idx.principals[id]
 	if ps == nil {
-		ps = &principalState{id: id}
+		if idx.building {
+			if len(idx.states) == cap(idx.states) {
+				idx.states = make([]principalState, 0, slabSize)
+			}
+			idx.states = append(idx.states, principalState{id: id})
+			ps = &idx.states[len(idx.states)-1]
+		} else {
+			ps = &principalState{id: id}
+		}
 		idx.principals[id] = ps
 	}
 	return ps

@@ -107,6 +107,7 @@ func (e *Engine) loadStore(ctx context.Context, s store.Store, rev int64, assign
 			return err
 		}
 		idx = newIndex(0)
+		idx.building = true
 		for _, r := range roles {
 			idx.putRole(r)
 		}
