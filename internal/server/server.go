@@ -536,12 +536,12 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 }
 
 // refreshStatistics keeps the database's planner statistics current
-// (PostgreSQL: ANALYZE of the tables that changed enough), every minute
-// so that a bulk load is planned right soon after it starts; the check
+// (PostgreSQL: ANALYZE of the tables that changed enough), at start and
+// every minute so that a bulk load is planned right soon after it starts; the check
 // is one catalogue read. Every replica may run it: a table one replica
 // analyzed is no longer stale for the others.
 func (s *Server) refreshStatistics(ctx context.Context) {
-	every(ctx, time.Minute, func() {
+	refresh := func() {
 		analyzed, err := s.inst.Store.RefreshStatistics(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("refreshing the database's statistics failed; will retry", "err", err)
@@ -549,7 +549,13 @@ func (s *Server) refreshStatistics(ctx context.Context) {
 		if len(analyzed) > 0 {
 			s.cfg.Logger.Info("refreshed the database's statistics", "tables", analyzed)
 		}
-	})
+	}
+	// Once at start too: a replica started on a store loaded in bulk
+	// (or restored) without statistics would otherwise plan a minute of
+	// lists as if each table were tiny (4 s for the first page of a
+	// subscription-wide list at 1M identities, against 0.4 ms analyzed).
+	refresh()
+	every(ctx, time.Minute, refresh)
 }
 
 // compactChanges trims the change feed, and deletes expired join tokens
