@@ -333,7 +333,7 @@ func (ps *principalState) search(h uint64) int {
 func newIndex(sizeHint int) *index {
 	idx := &index{
 		roles:          make(map[string]*roleSlot, len(builtinRoles)),
-		principals:     make(map[string]*principalState, sizeHint/8),
+		principals:     make(map[string]*principalState, sizeHint/5),
 		assignments:    make(map[guid.GUID]*assignment, sizeHint),
 		oddAssignments: make(map[string]*assignment),
 		oddNames:       make(map[*assignment]string),

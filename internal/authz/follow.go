@@ -87,14 +87,14 @@ func (e *Engine) LoadFrom(ctx context.Context, s store.Store) error {
 	if err != nil {
 		return err
 	}
-	return e.loadStore(ctx, s, rev, func(ctx context.Context, tx store.Tx, idx *index) error {
+	return e.loadStore(ctx, s, rev, 0, func(ctx context.Context, tx store.Tx, idx *index) error {
 		return e.streamAssignments(ctx, tx, idx)
 	})
 }
 
 // loadStore builds a new index from the store, with the assignments read by
 // assignments, and installs it as reflecting revision rev.
-func (e *Engine) loadStore(ctx context.Context, s store.Store, rev int64, assignments func(context.Context, store.Tx, *index) error) error {
+func (e *Engine) loadStore(ctx context.Context, s store.Store, rev int64, sizeHint int, assignments func(context.Context, store.Tx, *index) error) error {
 	var (
 		idx     *index
 		members = map[string][]string{}
@@ -106,7 +106,7 @@ func (e *Engine) loadStore(ctx context.Context, s store.Store, rev int64, assign
 		if err != nil {
 			return err
 		}
-		idx = newIndex(0)
+		idx = newIndex(sizeHint)
 		idx.building = true
 		for _, r := range roles {
 			idx.putRole(r)

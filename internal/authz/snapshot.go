@@ -139,7 +139,13 @@ func (e *Engine) LoadSnapshot(ctx context.Context, s store.Store, r *snapshot.Re
 	if r.Header.Kind != SnapshotKind {
 		return errors.New("authz: a snapshot of " + r.Header.Kind + ", not of the RBAC engine")
 	}
-	return e.loadStore(ctx, s, r.Header.Revision, func(ctx context.Context, _ store.Tx, idx *index) error {
+	// Growing the assignment map to 5M entries one split at a time was an
+	// eighth of a snapshot load's CPU; the file's size tells roughly how
+	// many to expect: an assignment with its share of the principal and
+	// scope records is about 38 bytes at five per principal, more with
+	// fewer, so the hint errs on the large side only for sparse estates.
+	hint := int(min(r.Size/40, 1<<28))
+	return e.loadStore(ctx, s, r.Header.Revision, hint, func(ctx context.Context, _ store.Tx, idx *index) error {
 		if err := e.readSnapshot(ctx, r, idx); err != nil {
 			return err
 		}

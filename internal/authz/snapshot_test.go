@@ -328,3 +328,90 @@ func TestLoadSnapshotRefusesBadRecords(t *testing.T) {
 		t.Error("a directory snapshot was loaded into the engine")
 	}
 }
+
+// An assignment deleted and created again (same name, other principal and
+// scope) while a snapshot is written can be in it twice; the later record
+// is the one that counts, and nothing of the earlier one is left to
+// grant, for GUID names and others alike.
+func TestLoadSnapshotKeepsTheLaterOfTwoRecords(t *testing.T) {
+	s := newFakeStore()
+	g := guid.GUID{0xab, 1, 2, 3}
+	path := filepath.Join(t.TempDir(), "s")
+	w, err := snapshot.Create(path, snapshot.Header{Kind: SnapshotKind, Revision: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Byte(recRole)
+	w.String(strings.ToLower(RoleOwner))
+	w.Byte(recRole)
+	w.String(strings.ToLower(RoleReader))
+	w.Byte(recScope) // 1: /a
+	w.Uvarint(0)
+	w.String("a")
+	w.Byte(recScope) // 2: /b
+	w.Uvarint(0)
+	w.String("b")
+	w.Byte(recScope) // 3: /a/c, the earlier record's alone
+	w.Uvarint(1)
+	w.String("c")
+	for _, p := range []string{"p1", "p2"} {
+		w.Byte(recPrincipal)
+		w.String(p)
+	}
+	record := func(principal, scope, role uint64, name string) {
+		w.Byte(recAssignment)
+		w.Uvarint(principal)
+		w.Uvarint(scope)
+		w.Uvarint(role)
+		if name == "" {
+			w.Byte(0)
+			w.Bytes16(g)
+		} else {
+			w.Byte(1)
+			w.String(name)
+		}
+	}
+	record(0, 3, 0, "")        // p1 Owner at /a/c ...
+	record(0, 3, 0, "odd-one") // ... twice
+	record(0, 1, 1, "")        // the GUID a second time: p1 Reader at /a
+	record(1, 2, 1, "")        // then the same names: p2 Reader at /b
+	record(1, 2, 1, "ODD-ONE")
+	w.Byte(recEnd)
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := snapshot.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New()
+	if err := e.LoadSnapshot(context.Background(), s, rd); err != nil {
+		t.Fatal(err)
+	}
+	for _, scope := range []string{"/a/c", "/a"} {
+		if e.Allowed("p1", "Microsoft.Web/sites/read", scope) {
+			t.Errorf("p1 still holds a role at %s from a record written over", scope)
+		}
+	}
+	if !e.Allowed("p2", "Microsoft.Web/sites/read", "/b") || e.Allowed("p2", "Microsoft.Web/sites/write", "/b") {
+		t.Error("p2 does not hold exactly Reader at /b")
+	}
+	if st := e.Stats(); st.Assignments != 2 || st.Principals != 1 {
+		t.Errorf("stats %+v, want 2 assignments of 1 principal", st)
+	}
+	got := contents(e, false)
+	want := map[string][]store.AssignmentGrant{"p2": {
+		{Name: "ODD-ONE", Scope: "/b", RoleDefinitionID: RoleReader, PrincipalID: "p2"},
+		{Name: g.String(), Scope: "/b", RoleDefinitionID: RoleReader, PrincipalID: "p2"},
+	}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("contents %+v, want %+v", got, want)
+	}
+	// Of the scopes, only /b is still referred to, and interned.
+	e.mu.RLock()
+	n := len(e.idx.scopes)
+	e.mu.RUnlock()
+	if n != 1 {
+		t.Errorf("%d scopes interned, want 1 (/b)", n)
+	}
+}
