@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -119,13 +115,7 @@ func ptr[T any](v T) *T { return &v }
 // program makes from the credentials file.
 func armClients(t *testing.T, c credentialsFile) (*armresources.ResourceGroupsClient, *armmsi.UserAssignedIdentitiesClient) {
 	t.Helper()
-	pem, err := os.ReadFile(c.CACertificateFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	transport := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 16}}
+	transport := trustingCA(t, c)
 	cfg := cloud.Configuration{ActiveDirectoryAuthorityHost: c.AuthorityHost, Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
 		cloud.ResourceManager: {Endpoint: c.ResourceManagerEndpoint, Audience: c.ResourceManagerAudience},
 	}}

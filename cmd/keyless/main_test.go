@@ -100,9 +100,8 @@ func startServer(t *testing.T, bin, dataDir string, extra ...string) (*exec.Cmd,
 	return cmd, c, logs
 }
 
-// tokenFromCredentialsFile is what a user's Go program does with nothing
-// but azidentity and the credentials file.
-func tokenFromCredentialsFile(t *testing.T, c credentialsFile) string {
+// trustingCA is an HTTP client that trusts the installation's CA.
+func trustingCA(t *testing.T, c credentialsFile) *http.Client {
 	t.Helper()
 	pem, err := os.ReadFile(c.CACertificateFile)
 	if err != nil {
@@ -110,7 +109,14 @@ func tokenFromCredentialsFile(t *testing.T, c credentialsFile) string {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 16}}
+}
+
+// tokenFromCredentialsFile is what a user's Go program does with nothing
+// but azidentity and the credentials file.
+func tokenFromCredentialsFile(t *testing.T, c credentialsFile) string {
+	t.Helper()
+	client := trustingCA(t, c)
 	cred, err := azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, c.ClientSecret, &azidentity.ClientSecretCredentialOptions{
 		ClientOptions:            policy.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: c.AuthorityHost}, Transport: client},
 		DisableInstanceDiscovery: true,
