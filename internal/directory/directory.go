@@ -76,15 +76,21 @@ func Load(ctx context.Context, st store.Store, kr *keyring.Keyring) (*Directory,
 
 // New returns an empty directory over the store; Reload fills it.
 func New(st store.Store, kr *keyring.Keyring) *Directory {
-	return &Directory{st: st, kr: kr, ix: newIndex(),
-		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
+	d := empty()
+	d.st, d.kr = st, kr
+	return d
+}
+
+// empty is a directory holding nothing, over no store: New's, and what
+// a load builds before install swaps its contents in.
+func empty() *Directory {
+	return &Directory{ix: newIndex(), apps: map[string]*store.Application{}, appIDs: map[string]string{}}
 }
 
 // Reload rebuilds the index from the store and swaps it in at once, so
 // lookups never see a half-built directory.
 func (d *Directory) Reload(ctx context.Context) error {
-	fresh := &Directory{ix: newIndex(),
-		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
+	fresh := empty()
 	fresh.ix.building = true
 	d.loading.Store(0)
 	err := d.st.View(ctx, func(tx store.Tx) error {

@@ -115,8 +115,7 @@ func (d *Directory) LoadSnapshot(ctx context.Context, r *snapshot.Reader) error 
 	if r.Header.Kind != SnapshotKind {
 		return errors.New("directory: a snapshot of " + r.Header.Kind + ", not of the directory")
 	}
-	fresh := &Directory{ix: newIndex(),
-		apps: map[string]*store.Application{}, appIDs: map[string]string{}}
+	fresh := empty()
 	fresh.ix.building = true
 	d.loading.Store(0)
 	sps, err := d.readSnapshot(ctx, r, fresh.ix)
