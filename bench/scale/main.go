@@ -180,13 +180,14 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	r.Tokens = phase("token grants", o.duration, o.conc, func(context.Context) error { return cl.grant() })
-	r.Gets = phase("identity GETs", o.duration, o.conc*2, func(ctx context.Context) error {
+	pid := srv.cmd.Process.Pid
+	r.Tokens = phase("token grants", pid, o.duration, o.conc, func(context.Context) error { return cl.grant() })
+	r.Gets = phase("identity GETs", pid, o.duration, o.conc*2, func(ctx context.Context) error {
 		i := rand.N(o.identities)
 		_, err := cl.identities.Get(ctx, groupName(i), identityName(i), nil)
 		return err
 	})
-	r.Lists = phase("subscription-wide list, first page", o.duration, max(o.conc/2, 1), func(ctx context.Context) error {
+	r.Lists = phase("subscription-wide list, first page", pid, o.duration, max(o.conc/2, 1), func(ctx context.Context) error {
 		p := cl.identities.NewListBySubscriptionPager(nil)
 		_, err := p.NextPage(ctx)
 		return err
@@ -438,10 +439,36 @@ type rate struct {
 	P50Ms, P99Ms     float64
 	MaxMs            float64
 	Errors, Requests int
+	// ServerCPUPerOpUs is the server's CPU time (user and system, from
+	// /proc) over the phase divided by its requests: steadier than the
+	// rate on a shared machine, where the client and other load take
+	// cores from the server by the run.
+	ServerCPUPerOpUs float64
 }
 
-// phase runs op from conc workers for d and summarises the latencies.
-func phase(name string, d time.Duration, conc int, op func(context.Context) error) rate {
+// cpuSeconds is the CPU time the process has used, user and system.
+func cpuSeconds(pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: count fields
+	// after it. utime and stime are fields 14 and 15, in USER_HZ (100/s
+	// on Linux's user-space ABI).
+	rest := string(raw[strings.LastIndexByte(string(raw), ')')+1:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+// phase runs op from conc workers for d and summarises the latencies and
+// the CPU the server (pid) spent per request.
+func phase(name string, pid int, d time.Duration, conc int, op func(context.Context) error) rate {
+	cpu0 := cpuSeconds(pid)
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var (
@@ -482,7 +509,10 @@ func phase(name string, d time.Duration, conc int, op func(context.Context) erro
 		return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))].Microseconds()) / 1000
 	}
 	r := rate{PerSecond: float64(len(lat)) / elapsed.Seconds(), P50Ms: q(0.5), P99Ms: q(0.99), MaxMs: q(1), Errors: errs, Requests: len(lat) + errs}
-	log.Printf("%s: %.0f/s, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d errors", name, r.PerSecond, r.P50Ms, r.P99Ms, r.MaxMs, errs)
+	if r.Requests > 0 {
+		r.ServerCPUPerOpUs = (cpuSeconds(pid) - cpu0) / float64(r.Requests) * 1e6
+	}
+	log.Printf("%s: %.0f/s, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d errors, server %.0f µs CPU per request", name, r.PerSecond, r.P50Ms, r.P99Ms, r.MaxMs, errs, r.ServerCPUPerOpUs)
 	return r
 }
 
