@@ -3,8 +3,8 @@
 // the ARM handlers make), starts the unchanged server on it, and reports
 // the time to live and to ready, the resident memory after start and under
 // load, and the rates of token grants, ARM GETs (each one authorization
-// check) and subscription-wide list pages with their latency. Traffic goes
-// to loopback only.
+// check) and subscription-wide list pages with their latency and the
+// server's CPU time per request. Traffic goes to loopback only.
 //
 //	go build -o /tmp/keyless ./cmd/keyless
 //	go run ./bench/scale -keyless /tmp/keyless -data-dir /tmp/scale -identities 1000000 -assignments 5000000
