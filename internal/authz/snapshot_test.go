@@ -39,6 +39,26 @@ func snapshotOf(t *testing.T, e *Engine) *snapshot.Reader {
 	return r
 }
 
+// rawSnapshot writes an engine snapshot whose records body writes, and
+// opens it again.
+func rawSnapshot(t *testing.T, body func(w *snapshot.Writer)) *snapshot.Reader {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s")
+	w, err := snapshot.Create(path, snapshot.Header{Kind: SnapshotKind, Revision: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(w)
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := snapshot.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // contents is everything the engine holds about assignments, in a
 // comparable form. Scopes are compared case-insensitively when fold is
 // set: an interned scope keeps the casing it first arrived in, which
@@ -291,20 +311,7 @@ func TestLoadSnapshotRefusesBadRecords(t *testing.T) {
 			if err := e.LoadFrom(context.Background(), s); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join(t.TempDir(), "s")
-			w, err := snapshot.Create(path, snapshot.Header{Kind: SnapshotKind, Revision: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			body(w)
-			if err := w.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			rd, err := snapshot.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.LoadSnapshot(context.Background(), s, rd); err == nil {
+			if err := e.LoadSnapshot(context.Background(), s, rawSnapshot(t, body)); err == nil {
 				t.Fatal("a bad snapshot was loaded")
 			}
 			if !e.Allowed("p1", "Microsoft.Web/sites/read", "/x") {
@@ -336,54 +343,44 @@ func TestLoadSnapshotRefusesBadRecords(t *testing.T) {
 func TestLoadSnapshotKeepsTheLaterOfTwoRecords(t *testing.T) {
 	s := newFakeStore()
 	g := guid.GUID{0xab, 1, 2, 3}
-	path := filepath.Join(t.TempDir(), "s")
-	w, err := snapshot.Create(path, snapshot.Header{Kind: SnapshotKind, Revision: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Byte(recRole)
-	w.String(strings.ToLower(RoleOwner))
-	w.Byte(recRole)
-	w.String(strings.ToLower(RoleReader))
-	w.Byte(recScope) // 1: /a
-	w.Uvarint(0)
-	w.String("a")
-	w.Byte(recScope) // 2: /b
-	w.Uvarint(0)
-	w.String("b")
-	w.Byte(recScope) // 3: /a/c, the earlier record's alone
-	w.Uvarint(1)
-	w.String("c")
-	for _, p := range []string{"p1", "p2"} {
-		w.Byte(recPrincipal)
-		w.String(p)
-	}
-	record := func(principal, scope, role uint64, name string) {
-		w.Byte(recAssignment)
-		w.Uvarint(principal)
-		w.Uvarint(scope)
-		w.Uvarint(role)
-		if name == "" {
-			w.Byte(0)
-			w.Bytes16(g)
-		} else {
-			w.Byte(1)
-			w.String(name)
+	rd := rawSnapshot(t, func(w *snapshot.Writer) {
+		w.Byte(recRole)
+		w.String(strings.ToLower(RoleOwner))
+		w.Byte(recRole)
+		w.String(strings.ToLower(RoleReader))
+		w.Byte(recScope) // 1: /a
+		w.Uvarint(0)
+		w.String("a")
+		w.Byte(recScope) // 2: /b
+		w.Uvarint(0)
+		w.String("b")
+		w.Byte(recScope) // 3: /a/c, the earlier record's alone
+		w.Uvarint(1)
+		w.String("c")
+		for _, p := range []string{"p1", "p2"} {
+			w.Byte(recPrincipal)
+			w.String(p)
 		}
-	}
-	record(0, 3, 0, "")        // p1 Owner at /a/c ...
-	record(0, 3, 0, "odd-one") // ... twice
-	record(0, 1, 1, "")        // the GUID a second time: p1 Reader at /a
-	record(1, 2, 1, "")        // then the same names: p2 Reader at /b
-	record(1, 2, 1, "ODD-ONE")
-	w.Byte(recEnd)
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	rd, err := snapshot.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+		record := func(principal, scope, role uint64, name string) {
+			w.Byte(recAssignment)
+			w.Uvarint(principal)
+			w.Uvarint(scope)
+			w.Uvarint(role)
+			if name == "" {
+				w.Byte(0)
+				w.Bytes16(g)
+			} else {
+				w.Byte(1)
+				w.String(name)
+			}
+		}
+		record(0, 3, 0, "")        // p1 Owner at /a/c ...
+		record(0, 3, 0, "odd-one") // ... twice
+		record(0, 1, 1, "")        // the GUID a second time: p1 Reader at /a
+		record(1, 2, 1, "")        // then the same names: p2 Reader at /b
+		record(1, 2, 1, "ODD-ONE")
+		w.Byte(recEnd)
+	})
 	e := New()
 	if err := e.LoadSnapshot(context.Background(), s, rd); err != nil {
 		t.Fatal(err)
